@@ -1,0 +1,38 @@
+import { Command, CommanderError } from 'commander';
+import { registerEnvCommands } from './envs';
+import { registerBenchCommands } from './bench';
+import { registerDemoCommand } from './demo';
+import { reportError } from './output';
+
+export function buildProgram(): Command {
+  const program = new Command('rewardlab')
+    .description('Train robot and game agents from designed rewards')
+    .version('0.1.0')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+  registerEnvCommands(program);
+  registerBenchCommands(program);
+  registerDemoCommand(program);
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit code. Every failure is a one-line message (and `{ error }` under --json). */
+export async function runCli(argv: readonly string[] = process.argv): Promise<number> {
+  const json = argv.includes('--json');
+  const program = buildProgram();
+  program.configureOutput({
+    writeErr: (s) => process.stderr.write(s),
+    outputError: (s, write) => write(s),
+  });
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return 0; // --help, --version
+      if (json) process.stdout.write(`${JSON.stringify({ error: { name: 'UsageError', message: err.message.replace(/^error: /, '') } })}\n`);
+      return err.exitCode || 1;
+    }
+    return reportError(err, json);
+  }
+}
