@@ -51,7 +51,27 @@ export interface VecStepResult {
   info: VecInfo;
 }
 
-export class VecEnv {
+/**
+ * What a trainer needs from a vector env: the local `VecEnv`, a multi-arena carball vector or a remote
+ * one over WebSockets all implement it, so rollouts run over any of them unchanged.
+ */
+export interface VecEnvLike {
+  readonly envId: string;
+  readonly numEnvs: number;
+  readonly numAgents: number;
+  readonly numSlots: number;
+  readonly obsSize: number;
+  readonly actionSize: number;
+  readonly singleObservationSpace: Space;
+  readonly singleActionSpace: Space;
+  readonly autoresetMode: AutoresetMode;
+  createActionBuffer(): Float32Array | Int32Array;
+  reset(params?: { seed?: number; options?: Record<string, unknown> }): Promise<{ obs: Float32Array; info: VecInfo }>;
+  step(actions: ArrayLike<number>): Promise<VecStepResult>;
+  close(): Promise<void>;
+}
+
+export class VecEnv implements VecEnvLike {
   readonly numEnvs: number;
   readonly numAgents: number;
   readonly numSlots: number;
