@@ -1,0 +1,109 @@
+/**
+ * `withReward(env, spec)`: replaces an env's reward with a spec's total and reports every component in
+ * `info.rewardComponents` (name → value per agent slot). One concern, as sim's wrappers: spaces, agents,
+ * single/multi-agent shape and synchronous stepping are the inner env's.
+ *
+ * Terms see the previous and next state: for carball the raw env's `getState()` (copied, since the env
+ * may reuse it), elsewhere the observation(s); the actions; per-agent events from `info.agents[slot].events`;
+ * and the env's own reward (for the `native` term).
+ */
+import { isMultiAgent, mapMaybe, numAgentsOf, Wrapper, type AnyEnv, type MaybePromise, type MultiAgentResetResult, type MultiAgentStepResult, type Observation, type ResetParams, type ResetResult, type StepResult } from '@rewardlab/sim';
+import { cloneCarballState, isCarballState, type CarballState } from './carball';
+import { RewardFunction, type RewardDomain } from './reward';
+import type { RewardSpec } from './spec';
+import type { RewardState } from './terms';
+
+/** The raw env of a carball-like env exposes its state. */
+interface StatefulEnv {
+  getState(): CarballState;
+}
+
+function hasState(env: AnyEnv): env is AnyEnv & StatefulEnv {
+  return typeof (env as Partial<StatefulEnv>).getState === 'function';
+}
+
+/** The domain of an env's states: carball when its raw env has `getState()`. */
+export function rewardDomainOf(env: AnyEnv): RewardDomain {
+  const raw = env instanceof Wrapper ? env.unwrapped : env;
+  return hasState(raw) ? 'carball' : 'generic';
+}
+
+function copyObservation(obs: Observation): Observation {
+  if (obs instanceof Float32Array) return obs.slice();
+  return Object.fromEntries(Object.entries(obs).map(([k, v]) => [k, v.slice()]));
+}
+
+function eventsOf(info: Record<string, unknown>, numSlots: number): (Record<string, number> | undefined)[] {
+  const agents = info.agents as ({ events?: Record<string, number> } | undefined)[] | undefined;
+  const out: (Record<string, number> | undefined)[] = [];
+  for (let i = 0; i < numSlots; i++) out.push(Array.isArray(agents) ? agents[i]?.events : undefined);
+  return out;
+}
+
+export interface WithRewardOptions {
+  /** Overrides the spec's shaping γ (pass the learner's γ for Ng et al.'s policy invariance with γ < 1). */
+  gamma?: number;
+}
+
+type AnyReset = ResetResult | MultiAgentResetResult;
+type AnyStep = StepResult | MultiAgentStepResult;
+
+export class RewardWrapper extends Wrapper {
+  readonly reward: RewardFunction;
+  private readonly multi: boolean;
+  private readonly numSlots: number;
+  private readonly raw: AnyEnv;
+  private prevState: RewardState = null;
+
+  constructor(env: AnyEnv, spec: RewardSpec | string, options: WithRewardOptions = {}) {
+    super(env);
+    this.multi = isMultiAgent(env);
+    this.numSlots = numAgentsOf(env);
+    this.raw = env instanceof Wrapper ? env.unwrapped : env;
+    this.reward = new RewardFunction(spec, { numSlots: this.numSlots, domain: rewardDomainOf(env), envId: env.id, ...(options.gamma !== undefined ? { gamma: options.gamma } : {}) });
+  }
+
+  private stateAfter(obs: Observation | Observation[]): RewardState {
+    if (hasState(this.raw)) {
+      const s = this.raw.getState();
+      if (!isCarballState(s)) throw new TypeError(`${this.id}: getState() did not return a carball state`);
+      return cloneCarballState(s);
+    }
+    return Array.isArray(obs) ? obs.map(copyObservation) : copyObservation(obs);
+  }
+
+  override reset(params?: ResetParams): MaybePromise<AnyReset> {
+    return mapMaybe(super.reset(params), (r) => {
+      this.prevState = this.stateAfter(r.obs);
+      return r;
+    });
+  }
+
+  override step(action: unknown): MaybePromise<AnyStep> {
+    return mapMaybe(super.step(action), (r) => {
+      const next = this.stateAfter(r.obs);
+      const { total, components } = this.reward.evaluate({
+        prev: this.prevState,
+        next,
+        actions: this.multi ? (action as unknown[]) : [action],
+        events: eventsOf(r.info, this.numSlots),
+        nativeReward: typeof r.reward === 'number' ? [r.reward] : r.reward,
+        terminated: r.terminated,
+      });
+      this.prevState = next;
+      const rewardComponents: Record<string, number[]> = {};
+      for (const [name, values] of Object.entries(components)) rewardComponents[name] = Array.from(values);
+      r.reward = (this.multi ? Array.from(total) : total[0]!) as never;
+      r.info = { ...r.info, rewardComponents };
+      return r;
+    });
+  }
+}
+
+/**
+ * Wraps an env so that its reward is the spec's total, with `info.rewardComponents` (component name →
+ * one value per agent slot) on every step. Works on any env; carball terms need a carball env.
+ */
+export function withReward<E extends AnyEnv>(env: E, spec: RewardSpec | string, options: WithRewardOptions = {}): E {
+  return new RewardWrapper(env, spec, options) as unknown as E;
+}
