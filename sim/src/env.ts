@@ -21,7 +21,7 @@
 import { randomInt } from 'node:crypto';
 import type { Space, SpaceValue } from './spaces';
 import { whyNotContained } from './spaces';
-import { assertSeed, describeValue, Rng } from './rng';
+import { assertSeed, describeValue, Rng, type RngState } from './rng';
 
 export type Observation = Float32Array | { readonly [key: string]: Float32Array };
 export type Info = Record<string, unknown>;
@@ -91,6 +91,22 @@ export interface MultiAgentEnv<A extends SpaceValue = SpaceValue> {
 }
 
 export type AnyEnv = Env | MultiAgentEnv;
+
+/**
+ * Envs that can save and restore their complete state (dynamics, RNG stream, counters), so a training
+ * run resumed from a checkpoint continues exactly where it stopped. Snapshots are JSON-safe.
+ */
+export interface Snapshotable {
+  getSnapshot(): unknown;
+  setSnapshot(snapshot: unknown): void;
+  /** Wrappers report whether everything beneath them supports snapshots. */
+  readonly snapshotSupported?: boolean;
+}
+
+export function supportsSnapshot(env: unknown): env is Snapshotable {
+  const e = env as Partial<Snapshotable> | null;
+  return !!e && typeof e.getSnapshot === 'function' && typeof e.setSnapshot === 'function' && e.snapshotSupported !== false;
+}
 
 export function isMultiAgent(env: AnyEnv): env is MultiAgentEnv {
   return Array.isArray((env as MultiAgentEnv).agents);
@@ -189,6 +205,15 @@ export abstract class BaseEnv<A extends SpaceValue = SpaceValue> implements Env<
 
   protected assertOpen(): void {
     if (this.closed) throw new Error(`${this.id}: the env is closed`);
+  }
+
+  /** The RNG's state for a subclass's snapshot (null before the first reset). */
+  protected rngSnapshot(): RngState | null {
+    return this.rng ? this.rng.getState() : null;
+  }
+
+  protected restoreRng(state: RngState | null | undefined): void {
+    this.rng = state ? Rng.fromState(state) : null;
   }
 
   protected checkAction(action: unknown): void {

@@ -13,7 +13,7 @@
  * step (other rows are stale) and `info.episodes` lists the finished episodes with their returns.
  */
 import { assertSeed } from './rng';
-import { InvalidActionError, isMultiAgent, numAgentsOf, type AnyEnv, type Info, type Observation } from './env';
+import { InvalidActionError, isMultiAgent, supportsSnapshot, numAgentsOf, type AnyEnv, type Info, type Observation } from './env';
 import { actionLength, boxSize, whyNotContained, formatSpace, type Space, type SpaceValue } from './spaces';
 import { makeEnv, type MakeEnvOptions } from './registry';
 
@@ -69,6 +69,10 @@ export interface VecEnvLike {
   reset(params?: { seed?: number; options?: Record<string, unknown> }): Promise<{ obs: Float32Array; info: VecInfo }>;
   step(actions: ArrayLike<number>): Promise<VecStepResult>;
   close(): Promise<void>;
+  /** Exact save/restore of every env and the episode bookkeeping (for resuming training), where supported. */
+  readonly snapshotSupported?: boolean;
+  getSnapshot?(): unknown;
+  setSnapshot?(snapshot: unknown): Promise<{ obs: Float32Array }> | { obs: Float32Array };
 }
 
 export class VecEnv implements VecEnvLike {
@@ -301,11 +305,55 @@ export class VecEnv implements VecEnvLike {
     if (this.closed) throw new Error(`${this.envId} VecEnv is closed`);
   }
 
+  get snapshotSupported(): boolean {
+    return this.envs.every((e) => supportsSnapshot(e));
+  }
+
+  getSnapshot(): VecSnapshot {
+    if (!this.started) throw new Error(`${this.envId} VecEnv: nothing to snapshot before reset()`);
+    const envs = this.envs.map((e, i) => {
+      if (!supportsSnapshot(e)) throw new Error(`${this.envId} VecEnv: env ${i} does not support snapshots`);
+      return e.getSnapshot();
+    });
+    return {
+      envs,
+      needsReset: Array.from(this.needsReset),
+      episodeReturn: Array.from(this.episodeReturn),
+      episodeLength: Array.from(this.episodeLength),
+      obs: Array.from(this.obs),
+    };
+  }
+
+  setSnapshot(snapshot: unknown): { obs: Float32Array } {
+    const s = snapshot as VecSnapshot;
+    if (!s || !Array.isArray(s.envs) || s.envs.length !== this.numEnvs || !Array.isArray(s.obs) || s.obs.length !== this.obs.length) {
+      throw new Error(`${this.envId} VecEnv: the snapshot does not match ${this.numEnvs} envs × ${this.numAgents} agents × ${this.obsSize} observations`);
+    }
+    this.envs.forEach((e, i) => {
+      if (!supportsSnapshot(e)) throw new Error(`${this.envId} VecEnv: env ${i} does not support snapshots`);
+      e.setSnapshot(s.envs[i]);
+    });
+    this.needsReset.set(s.needsReset);
+    this.episodeReturn.set(s.episodeReturn);
+    this.episodeLength.set(s.episodeLength);
+    this.obs.set(s.obs);
+    this.started = true;
+    return { obs: this.obs };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await Promise.all(this.envs.map((env) => env.close()));
   }
+}
+
+export interface VecSnapshot {
+  envs: unknown[];
+  needsReset: number[];
+  episodeReturn: number[];
+  episodeLength: number[];
+  obs: number[];
 }
 
 type StepLike = { obs: Observation | Observation[]; reward: number | number[]; terminated: boolean; truncated: boolean; info: Info };

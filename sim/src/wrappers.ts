@@ -6,6 +6,7 @@
  */
 import {
   isMultiAgent,
+  supportsSnapshot,
   type AnyEnv,
   type EnvMetadata,
   type Info,
@@ -53,6 +54,26 @@ export class Wrapper {
   reset(params?: ResetParams): MaybePromise<AnyReset> {
     return this.env.reset(params);
   }
+  /** True when the inner env (and so this wrapper) can save and restore its state. */
+  get snapshotSupported(): boolean {
+    return supportsSnapshot(this.env);
+  }
+  getSnapshot(): unknown {
+    if (!supportsSnapshot(this.env)) throw new Error(`${this.id}: the env does not support snapshots`);
+    return { inner: this.env.getSnapshot(), own: this.ownSnapshot() };
+  }
+  setSnapshot(snapshot: unknown): void {
+    if (!supportsSnapshot(this.env)) throw new Error(`${this.id}: the env does not support snapshots`);
+    const s = snapshot as { inner: unknown; own: unknown };
+    if (!s || typeof s !== 'object' || !('inner' in s)) throw new Error(`${this.id}: malformed wrapper snapshot`);
+    this.env.setSnapshot(s.inner);
+    this.restoreOwn(s.own);
+  }
+  /** A wrapper's own counters, for snapshots. */
+  protected ownSnapshot(): unknown {
+    return null;
+  }
+  protected restoreOwn(_own: unknown): void {}
   step(action: unknown): MaybePromise<AnyStep> {
     return (this.env.step as (a: unknown) => MaybePromise<AnyStep>)(action);
   }
@@ -73,6 +94,12 @@ export class TimeLimit extends Wrapper {
   }
   get elapsed(): number {
     return this.elapsedSteps;
+  }
+  protected override ownSnapshot(): unknown {
+    return this.elapsedSteps;
+  }
+  protected override restoreOwn(own: unknown): void {
+    this.elapsedSteps = Number(own) || 0;
   }
   override reset(params?: ResetParams): MaybePromise<AnyReset> {
     return mapMaybe(super.reset(params), (r) => {
@@ -102,6 +129,15 @@ export class RecordEpisodeStatistics extends Wrapper {
   private episodeReturn: number[] = [];
   private episodeLength = 0;
   private startedAt = 0;
+  protected override ownSnapshot(): unknown {
+    return { episodeReturn: [...this.episodeReturn], episodeLength: this.episodeLength };
+  }
+  protected override restoreOwn(own: unknown): void {
+    const o = own as { episodeReturn: number[]; episodeLength: number };
+    this.episodeReturn = [...o.episodeReturn];
+    this.episodeLength = o.episodeLength;
+    this.startedAt = performance.now();
+  }
   override reset(params?: ResetParams): MaybePromise<AnyReset> {
     return mapMaybe(super.reset(params), (r) => {
       this.episodeReturn = new Array(isMultiAgent(this.env) ? this.env.agents.length : 1).fill(0);
@@ -207,6 +243,15 @@ export class NormalizeObservation extends Wrapper {
   readonly stats: RunningMeanStd;
   /** Set false to freeze the statistics (evaluation). */
   updateStats = true;
+  protected override ownSnapshot(): unknown {
+    return this.stats.toJSON();
+  }
+  protected override restoreOwn(own: unknown): void {
+    const o = own as { mean: number[]; var: number[]; count: number };
+    this.stats.mean.set(o.mean);
+    this.stats.var.set(o.var);
+    this.stats.count = o.count;
+  }
   constructor(
     env: AnyEnv,
     readonly epsilon = 1e-8,

@@ -5,9 +5,10 @@
  * initial state uniform in [−0.05, 0.05]⁴, episodes truncated at 500 steps by the registry's TimeLimit.
  * State is kept in float64 and returned as float32, as Gymnasium does.
  */
-import { BaseEnv, type ResetParams, type ResetResult, type StepResult } from '../../env';
+import { BaseEnv, EnvOptionsError, type ResetParams, type ResetResult, type StepResult } from '../../env';
 import { parseOptions, z } from '../../options';
 import { box, discrete, FLOAT32_MAX } from '../../spaces';
+import type { RngState } from '../../rng';
 
 export const CARTPOLE = {
   gravity: 9.8,
@@ -49,6 +50,18 @@ export class CartPoleEnv extends BaseEnv<number> {
     for (let i = 0; i < 4; i++) this.state[i] = this.random.uniform(low, high);
     this.stepsBeyondTerminated = null;
     return { obs: Float32Array.from(this.state), info: {} };
+  }
+
+  getSnapshot(): { state: number[]; rng: RngState | null; stepsBeyondTerminated: number | null } {
+    return { state: Array.from(this.state), rng: this.rngSnapshot(), stepsBeyondTerminated: this.stepsBeyondTerminated };
+  }
+
+  setSnapshot(snapshot: unknown): void {
+    const s = snapshot as ReturnType<CartPoleEnv['getSnapshot']>;
+    if (!s || !Array.isArray(s.state) || s.state.length !== 4 || !s.state.every(Number.isFinite)) throw new EnvOptionsError(this.id, 'snapshot.state must be 4 finite numbers');
+    this.state.set(s.state);
+    this.restoreRng(s.rng);
+    this.stepsBeyondTerminated = s.stepsBeyondTerminated ?? null;
   }
 
   step(action: number): StepResult {

@@ -4,9 +4,10 @@
  * −(normalised θ² + 0.1·θ̇² + 0.001·u²), start uniform in θ ∈ [−π, π], θ̇ ∈ [−1, 1], never terminated,
  * truncated at 200 steps by the registry's TimeLimit. Observation (cos θ, sin θ, θ̇) in float32.
  */
-import { BaseEnv, type ResetParams, type ResetResult, type StepResult } from '../../env';
+import { BaseEnv, EnvOptionsError, type ResetParams, type ResetResult, type StepResult } from '../../env';
 import { parseOptions, z } from '../../options';
 import { box, type BoxValue } from '../../spaces';
+import type { RngState } from '../../rng';
 
 export const PENDULUM = {
   maxSpeed: 8,
@@ -55,6 +56,17 @@ export class PendulumEnv extends BaseEnv<BoxValue> {
     this.state[0] = this.random.uniform(-x, x);
     this.state[1] = this.random.uniform(-y, y);
     return { obs: this.observation(), info: {} };
+  }
+
+  getSnapshot(): { state: number[]; rng: RngState | null } {
+    return { state: Array.from(this.state), rng: this.rngSnapshot() };
+  }
+
+  setSnapshot(snapshot: unknown): void {
+    const s = snapshot as ReturnType<PendulumEnv['getSnapshot']>;
+    if (!s || !Array.isArray(s.state) || s.state.length !== 2 || !s.state.every(Number.isFinite)) throw new EnvOptionsError(this.id, 'snapshot.state must be 2 finite numbers');
+    this.state.set(s.state);
+    this.restoreRng(s.rng);
   }
 
   step(action: BoxValue): StepResult {

@@ -1,0 +1,156 @@
+/**
+ * `rewardlab bench train`: how fast PPO runs on the selected backend, against that backend's own large
+ * matmul rate measured in the same run (REFERENCES.md §8 explains why the ratio, not the raw figure,
+ * shows whether the update is well written):
+ * - agentStepsPerSec: end-to-end training throughput (rollouts + updates) on the env;
+ * - updateSamplesPerSec / updateGflops: PPO minibatch updates (forward, backward, Adam) of an MLP on
+ *   synthetic data, FLOPs counted as 3 × 2 × MACs per sample (forward + two backward matmuls);
+ * - matmulGflops: an n³ matmul; efficiency = updateGflops / matmulGflops.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng, VecEnv, type AnyEnv, makeEnv } from '@rewardlab/sim';
+import { selectBackend, type BackendPreference } from './backend';
+import { parsePpoConfig, PPO_PRESETS } from './config';
+import { PpoTrainer, ActorCritic, ppoLoss, type MinibatchTensors } from './ppo';
+import { actionWidth } from './distributions';
+
+export interface TrainBenchOptions {
+  env: string;
+  backend?: BackendPreference;
+  hiddenSizes?: number[];
+  minibatchSize?: number;
+  /** Timed minibatch updates. */
+  updates?: number;
+  /** Agent steps of the end-to-end measurement. */
+  trainSteps?: number;
+  numEnvs?: number;
+  matmulSize?: number;
+  seed?: number;
+}
+
+export interface TrainBenchResult {
+  bench: 'train';
+  env: string;
+  backend: string;
+  hiddenSizes: number[];
+  minibatchSize: number;
+  agentStepsPerSec: number;
+  updateSamplesPerSec: number;
+  updateMsPerMinibatch: number;
+  updateGflops: number;
+  matmulGflops: number;
+  matmulSize: number;
+  efficiency: number;
+  numTensorsAfter: number;
+}
+
+async function timeMatmul(n: number): Promise<number> {
+  const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
+  const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
+  const run = async (): Promise<void> => {
+    const c = tf.matMul(a, b);
+    await c.data();
+    c.dispose();
+  };
+  await run(); // warm-up (kernel compilation on webgpu)
+  const reps = 5;
+  const start = performance.now();
+  for (let i = 0; i < reps; i++) await run();
+  const seconds = (performance.now() - start) / 1000 / reps;
+  a.dispose();
+  b.dispose();
+  return (2 * n ** 3) / seconds / 1e9;
+}
+
+export async function benchTrain(options: TrainBenchOptions): Promise<TrainBenchResult> {
+  const backend = await selectBackend(options.backend ?? 'auto');
+  const hiddenSizes = options.hiddenSizes ?? [256, 256];
+  const minibatchSize = options.minibatchSize ?? (backend.name === 'webgpu' ? 16384 : 4096);
+  const updates = options.updates ?? 5;
+  const seed = options.seed ?? 0;
+  const probe = await makeEnv<AnyEnv>(options.env);
+  const obsSpace = probe.observationSpace;
+  const actionSpace = probe.actionSpace;
+  await probe.close();
+  if (obsSpace.kind !== 'box') throw new TypeError(`bench train needs a box observation space; ${options.env} has ${obsSpace.kind}`);
+  const obsSize = obsSpace.shape.reduce((a, b) => a * b, 1);
+
+  // --- PPO update throughput on synthetic minibatches ------------------------------------------------
+  const rng = new Rng(seed);
+  const policy = new ActorCritic(obsSize, actionSpace, hiddenSizes, 'tanh', rng);
+  const optimizer = tf.train.adam(3e-4, 0.9, 0.999, 1e-5);
+  const width = actionWidth(policy.dist);
+  const obs = new Float32Array(minibatchSize * obsSize).map(() => rng.normal());
+  const actions = new Float32Array(minibatchSize * width);
+  for (let i = 0; i < minibatchSize; i++) {
+    if (policy.dist.kind === 'categorical') actions[i] = rng.integer(policy.dist.n);
+    else if (policy.dist.kind === 'multi-categorical') policy.dist.nvec.forEach((n, k) => (actions[i * width + k] = rng.integer(n)));
+    else for (let k = 0; k < width; k++) actions[i * width + k] = rng.normal();
+  }
+  const mb: MinibatchTensors = {
+    obs: tf.tensor2d(obs, [minibatchSize, obsSize]),
+    actions: tf.tensor2d(actions, [minibatchSize, width]),
+    oldLogProbs: tf.tensor1d(new Float32Array(minibatchSize).map(() => -1 - rng.random())),
+    advantages: tf.tensor1d(new Float32Array(minibatchSize).map(() => rng.normal())),
+    returns: tf.tensor1d(new Float32Array(minibatchSize).map(() => rng.normal())),
+    oldValues: tf.tensor1d(new Float32Array(minibatchSize).map(() => rng.normal())),
+  };
+  const update = async (): Promise<void> => {
+    const loss = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => ppoLoss(policy, mb, 0.2, null, 0.01, 0.5).loss, policy.variables);
+      const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
+      const scale = tf.minimum(1, tf.div(0.5, tf.add(norm, 1e-6)));
+      const clipped: Record<string, tf.Tensor> = {};
+      for (const [k, g] of Object.entries(grads)) clipped[k] = tf.mul(g, scale);
+      optimizer.applyGradients(clipped as never);
+      return value;
+    });
+    await loss.data();
+    loss.dispose();
+  };
+  await update(); // warm-up
+  const updStart = performance.now();
+  for (let i = 0; i < updates; i++) await update();
+  const updateSeconds = (performance.now() - updStart) / 1000 / updates;
+  const macs = policy.actor.macsPerSample() + policy.critic.macsPerSample();
+  const updateGflops = (3 * 2 * macs * minibatchSize) / updateSeconds / 1e9;
+  Object.values(mb).forEach((t) => (t as tf.Tensor).dispose());
+  policy.dispose();
+  optimizer.dispose();
+
+  const matmulSize = options.matmulSize ?? (backend.name === 'webgpu' ? 4096 : 1024);
+  const matmulGflops = await timeMatmul(matmulSize);
+
+  // --- end-to-end training throughput ----------------------------------------------------------------
+  const preset = PPO_PRESETS[options.env];
+  const numEnvs = options.numEnvs ?? preset?.numEnvs ?? 8;
+  const config = parsePpoConfig({ ...(preset?.ppo ?? {}), hiddenSizes });
+  const trainSteps = options.trainSteps ?? Math.max(2 * config.numSteps * numEnvs, 4096);
+  const envs: AnyEnv[] = [];
+  for (let i = 0; i < numEnvs; i++) envs.push(await makeEnv<AnyEnv>(options.env));
+  const vec = new VecEnv(envs, { autoreset: 'same-step' });
+  const trainer = new PpoTrainer(vec, { config, seed, totalSteps: trainSteps });
+  await trainer.iterate(); // warm-up iteration (kernel compilation)
+  const before = trainer.globalStep;
+  const start = performance.now();
+  while (trainer.globalStep - before < trainSteps) await trainer.iterate();
+  const agentStepsPerSec = (trainer.globalStep - before) / ((performance.now() - start) / 1000);
+  trainer.dispose();
+  await vec.close();
+
+  return {
+    bench: 'train',
+    env: options.env,
+    backend: backend.name,
+    hiddenSizes,
+    minibatchSize,
+    agentStepsPerSec,
+    updateSamplesPerSec: minibatchSize / updateSeconds,
+    updateMsPerMinibatch: updateSeconds * 1000,
+    updateGflops,
+    matmulGflops,
+    matmulSize,
+    efficiency: updateGflops / matmulGflops,
+    numTensorsAfter: tf.memory().numTensors,
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * PPO hyperparameters: one typed object with documented defaults. The defaults are Stable-Baselines3's
+ * (REFERENCES.md §7), so results compare with SB3 / RL Zoo; `PPO_PRESETS` holds RL Zoo's tuned values
+ * for the classic envs, which `rewardlab train` applies unless overridden.
+ */
+import { z } from 'zod';
+
+export const ppoConfigSchema = z
+  .object({
+    /** Adam learning rate (SB3 3e-4). */
+    learningRate: z.number().positive().max(1).default(3e-4),
+    /** Anneal the learning rate linearly to 0 over training (CleanRL's default; SB3: constant). */
+    annealLr: z.boolean().default(false),
+    /** Anneal the clip range linearly to 0 as well (RL Zoo's `lin_0.2`). */
+    annealClip: z.boolean().default(false),
+    /** Steps per env per rollout (SB3 n_steps 2048). */
+    numSteps: z.number().int().positive().default(2048),
+    /** Minibatch size in samples (SB3 batch_size 64). */
+    minibatchSize: z.number().int().positive().default(64),
+    /** Optimisation epochs per rollout (SB3 n_epochs 10). */
+    epochs: z.number().int().positive().default(10),
+    /** Discount (SB3 0.99). */
+    gamma: z.number().min(0).max(1).default(0.99),
+    /** GAE λ (SB3 0.95). */
+    gaeLambda: z.number().min(0).max(1).default(0.95),
+    /** Surrogate clip ε (SB3 0.2). */
+    clipRange: z.number().positive().default(0.2),
+    /** Value clip range; null disables value clipping (SB3 default). */
+    clipRangeVf: z.number().positive().nullable().default(null),
+    /** Normalise advantages per minibatch (SB3 true). */
+    normalizeAdvantage: z.boolean().default(true),
+    /** Entropy bonus coefficient (SB3 0.0). */
+    entCoef: z.number().min(0).default(0),
+    /** Value loss coefficient (SB3 0.5). */
+    vfCoef: z.number().min(0).default(0.5),
+    /** Global gradient-norm clip (SB3 0.5). */
+    maxGradNorm: z.number().positive().default(0.5),
+    /** Stop the epochs early when the approximate KL exceeds 1.5 × this (SB3: null, off). */
+    targetKl: z.number().positive().nullable().default(null),
+    /** Hidden layer widths of the actor and the critic (SB3 [64, 64]). */
+    hiddenSizes: z.array(z.number().int().positive()).min(1).default([64, 64]),
+    /** Hidden activation (SB3 tanh). */
+    activation: z.enum(['tanh', 'relu']).default('tanh'),
+    /** Initial log standard deviation of Gaussian policies (SB3 0). */
+    logStdInit: z.number().default(0),
+    /** Normalise observations with running statistics saved with the policy (SB3: off unless VecNormalize). */
+    normalizeObservation: z.boolean().default(false),
+    /** Clip normalised observations to ±this (SB3 VecNormalize clip_obs 10). */
+    clipObservation: z.number().positive().default(10),
+  })
+  .strict();
+
+export type PpoConfig = z.infer<typeof ppoConfigSchema>;
+export type PpoConfigInput = z.input<typeof ppoConfigSchema>;
+
+export interface TrainingPreset {
+  numEnvs: number;
+  steps: number;
+  ppo: PpoConfigInput;
+  source: string;
+}
+
+/** RL Zoo's tuned PPO hyperparameters (rl-baselines3-zoo hyperparams/ppo.yml), adapted where noted. */
+export const PPO_PRESETS: Record<string, TrainingPreset> = {
+  'CartPole-v1': {
+    numEnvs: 8,
+    steps: 100_000,
+    ppo: { numSteps: 32, minibatchSize: 256, gaeLambda: 0.8, gamma: 0.98, epochs: 20, entCoef: 0, learningRate: 1e-3, annealLr: true, annealClip: true, clipRange: 0.2 },
+    source: 'RL Zoo ppo.yml CartPole-v1',
+  },
+  'Pendulum-v1': {
+    numEnvs: 4,
+    steps: 300_000,
+    // RL Zoo uses gSDE here; without it, a lower initial std and observation normalisation stand in.
+    ppo: { numSteps: 1024, minibatchSize: 64, gaeLambda: 0.95, gamma: 0.9, epochs: 10, entCoef: 0, learningRate: 1e-3, clipRange: 0.2, logStdInit: -0.5, normalizeObservation: true },
+    source: 'RL Zoo ppo.yml Pendulum-v1 (without gSDE)',
+  },
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validates hyperparameters; errors name the parameter and the rule. */
+export function parsePpoConfig(input: unknown): PpoConfig {
+  const r = ppoConfigSchema.safeParse(input ?? {});
+  if (!r.success) {
+    throw new ConfigError(`invalid PPO hyperparameters: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  return r.data;
+}

@@ -1,0 +1,605 @@
+/**
+ * Proximal Policy Optimization (Schulman et al. 2017) on TensorFlow.js, written as CleanRL's ppo.py
+ * reads: one policy object, then the training iteration in marked phases (anneal → collect rollout →
+ * bootstrap and compute GAE → optimise K epochs over shuffled minibatches → log).
+ *
+ * Multi-agent envs train one shared policy over every agent slot; slots can be handed to another
+ * controller (self-play opponents) by marking them `externalSlots`, which the trainer neither acts for
+ * nor learns from.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng, RunningMeanStd, type Space, type VecEnvLike, type VecStepResult } from '@rewardlab/sim';
+import { actionWidth, distributionFor, headSize, logProbAndEntropy, sampleActions, type DistributionKind } from './distributions';
+import { Mlp } from './nn';
+import type { PpoConfig } from './config';
+
+// ---------------------------------------------------------------------------------------------------
+// Policy
+// ---------------------------------------------------------------------------------------------------
+
+/** Separate actor and critic MLPs (CleanRL's Agent), plus a log-std parameter for Gaussian actions. */
+export class ActorCritic {
+  private static instances = 0;
+  readonly dist: DistributionKind;
+  readonly actor: Mlp;
+  readonly critic: Mlp;
+  readonly logStd: tf.Variable | null;
+
+  constructor(
+    readonly obsSize: number,
+    readonly actionSpace: Space,
+    readonly hiddenSizes: readonly number[],
+    readonly activation: 'tanh' | 'relu',
+    rng: Rng,
+    logStdInit = 0,
+  ) {
+    this.dist = distributionFor(actionSpace);
+    // tfjs variable names are global: number each policy so several can coexist (opponents, evaluation).
+    const id = ++ActorCritic.instances;
+    this.actor = new Mlp({ inputSize: obsSize, hiddenSizes, outputSize: headSize(this.dist), activation, outputGain: 0.01 }, rng, `policy${id}/actor`);
+    this.critic = new Mlp({ inputSize: obsSize, hiddenSizes, outputSize: 1, activation, outputGain: 1 }, rng, `policy${id}/critic`);
+    this.logStd = this.dist.kind === 'gaussian' ? tf.variable(tf.fill([this.dist.dim], logStdInit), true, `policy${id}/actor/log_std`) : null;
+  }
+
+  get variables(): tf.Variable[] {
+    return [...this.actor.variables, ...this.critic.variables, ...(this.logStd ? [this.logStd] : [])];
+  }
+
+  /** Head outputs and values for a batch of (normalised) observations, downloaded. */
+  act(obs: Float32Array, batch: number): { head: Float32Array; values: Float32Array } {
+    const [head, values] = tf.tidy(() => {
+      const x = tf.tensor2d(obs, [batch, this.obsSize]);
+      return [this.actor.apply(x), this.critic.apply(x)];
+    });
+    const out = { head: head.dataSync() as Float32Array, values: values.dataSync() as Float32Array };
+    head.dispose();
+    values.dispose();
+    return out;
+  }
+
+  values(obs: Float32Array, batch: number): Float32Array {
+    const v = tf.tidy(() => this.critic.apply(tf.tensor2d(obs, [batch, this.obsSize])));
+    const out = v.dataSync() as Float32Array;
+    v.dispose();
+    return out;
+  }
+
+  logStdValues(): Float32Array | null {
+    return this.logStd ? (this.logStd.dataSync() as Float32Array) : null;
+  }
+
+  dispose(): void {
+    this.actor.dispose();
+    this.critic.dispose();
+    this.logStd?.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Advantages
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Generalised Advantage Estimation (Schulman et al. 2016), step-major layout `[t * numSlots + s]`:
+ *   δₜ = rₜ + γ·V(sₜ₊₁)·(1 − doneₜ) − V(sₜ),   Âₜ = δₜ + γλ·(1 − doneₜ)·Âₜ₊₁,   Rₜ = Âₜ + V(sₜ).
+ * `dones[t]` = 1 when the episode ended after step t (terminated or truncated; a truncation's bootstrap
+ * value is folded into its reward beforehand), `lastValues` are V of the observation after the last step.
+ */
+export function computeGae(
+  rewards: Float32Array,
+  values: Float32Array,
+  dones: Uint8Array,
+  lastValues: Float32Array,
+  numSteps: number,
+  numSlots: number,
+  gamma: number,
+  lambda: number,
+  advantages: Float32Array,
+  returns: Float32Array,
+): void {
+  for (let s = 0; s < numSlots; s++) {
+    let lastGae = 0;
+    for (let t = numSteps - 1; t >= 0; t--) {
+      const i = t * numSlots + s;
+      const nextNonTerminal = 1 - dones[i]!;
+      const nextValue = t === numSteps - 1 ? lastValues[s]! : values[i + numSlots]!;
+      const delta = rewards[i]! + gamma * nextValue * nextNonTerminal - values[i]!;
+      lastGae = delta + gamma * lambda * nextNonTerminal * lastGae;
+      advantages[i] = lastGae;
+      returns[i] = lastGae + values[i]!;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Loss
+// ---------------------------------------------------------------------------------------------------
+
+export interface MinibatchTensors {
+  obs: tf.Tensor2D;
+  actions: tf.Tensor2D;
+  oldLogProbs: tf.Tensor1D;
+  advantages: tf.Tensor1D;
+  returns: tf.Tensor1D;
+  oldValues: tf.Tensor1D;
+}
+
+export interface LossTerms {
+  loss: tf.Scalar;
+  policyLoss: tf.Scalar;
+  valueLoss: tf.Scalar;
+  entropy: tf.Scalar;
+  approxKl: tf.Scalar;
+  clipFraction: tf.Scalar;
+}
+
+/**
+ * The PPO objective on one minibatch (advantages already normalised if asked):
+ *   L = −mean(min(ρ·Â, clip(ρ, 1−ε, 1+ε)·Â)) + c_v·½·mean((V − R)²) − c_e·mean(H),   ρ = exp(log π − log π_old);
+ * with value clipping, the value term is ½·mean(max((V − R)², (V_old + clip(V − V_old, ±ε_v) − R)²)).
+ * approx KL is the unbiased k3 estimator mean((ρ − 1) − log ρ) (CleanRL).
+ */
+export function ppoLoss(policy: ActorCritic, mb: MinibatchTensors, clipRange: number, clipRangeVf: number | null, entCoef: number, vfCoef: number): LossTerms {
+  const head = policy.actor.apply(mb.obs);
+  const values = tf.reshape(policy.critic.apply(mb.obs), [-1]) as tf.Tensor1D;
+  const { logProb, entropy } = logProbAndEntropy(policy.dist, head, mb.actions, policy.logStd);
+  const logRatio = tf.sub(logProb, mb.oldLogProbs);
+  const ratio = tf.exp(logRatio);
+  const surrogate1 = tf.mul(ratio, mb.advantages);
+  const surrogate2 = tf.mul(tf.clipByValue(ratio, 1 - clipRange, 1 + clipRange), mb.advantages);
+  const policyLoss = tf.neg(tf.mean(tf.minimum(surrogate1, surrogate2))) as tf.Scalar;
+  let valueLoss: tf.Scalar;
+  const unclipped = tf.square(tf.sub(values, mb.returns));
+  if (clipRangeVf !== null) {
+    const vClipped = tf.add(mb.oldValues, tf.clipByValue(tf.sub(values, mb.oldValues), -clipRangeVf, clipRangeVf));
+    valueLoss = tf.mul(0.5, tf.mean(tf.maximum(unclipped, tf.square(tf.sub(vClipped, mb.returns))))) as tf.Scalar;
+  } else {
+    valueLoss = tf.mul(0.5, tf.mean(unclipped)) as tf.Scalar;
+  }
+  const entropyMean = tf.mean(entropy) as tf.Scalar;
+  const loss = tf.add(tf.sub(policyLoss, tf.mul(entCoef, entropyMean)), tf.mul(vfCoef, valueLoss)) as tf.Scalar;
+  const approxKl = tf.mean(tf.sub(tf.sub(ratio, 1), logRatio)) as tf.Scalar;
+  const clipFraction = tf.mean(tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), clipRange), 'float32')) as tf.Scalar;
+  return { loss, policyLoss, valueLoss, entropy: entropyMean, approxKl, clipFraction };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Trainer
+// ---------------------------------------------------------------------------------------------------
+
+export interface IterationMetrics {
+  iteration: number;
+  /** Agent steps (slot transitions) collected so far. */
+  step: number;
+  /** Mean undiscounted env return of the last 20 finished episodes (null before any). */
+  meanReturn: number | null;
+  meanLength: number | null;
+  successRate: number | null;
+  episodes: number;
+  /** Mean per-step value of each reward component over the rollout (when a reward spec reports them). */
+  rewardComponents: Record<string, number>;
+  policyLoss: number;
+  valueLoss: number;
+  entropy: number;
+  approxKl: number;
+  clipFraction: number;
+  explainedVariance: number;
+  gradNorm: number;
+  learningRate: number;
+  stepsPerSecond: number;
+  rolloutSeconds: number;
+  updateSeconds: number;
+}
+
+export class TrainingDivergedError extends Error {
+  override name = 'TrainingDivergedError';
+  constructor(
+    readonly step: number,
+    readonly quantity: string,
+  ) {
+    super(`training diverged at step ${step}: ${quantity} is not finite`);
+  }
+}
+
+export interface EpisodeRecord {
+  return: number;
+  length: number;
+  isSuccess?: boolean;
+}
+
+/** Everything besides the weights that an exact resume needs. */
+export interface TrainerState {
+  iteration: number;
+  globalStep: number;
+  rng: ReturnType<Rng['getState']>;
+  obsRms: { mean: number[]; var: number[]; count: number } | null;
+  recentEpisodes: EpisodeRecord[];
+  episodesSeen: number;
+  transforms?: unknown[];
+}
+
+export interface RewardTransformLike {
+  readonly name: string;
+  apply(rewards: Float32Array, dones: Uint8Array, numSteps: number, numSlots: number): void;
+  getState?(): unknown;
+  setState?(state: unknown): void;
+}
+
+export interface PpoTrainerOptions {
+  config: PpoConfig;
+  seed: number;
+  /** Total agent steps the learning-rate and clip annealing are scheduled over. */
+  totalSteps: number;
+  /** Slots the trainer does not control (self-play opponents); `externalActions` fills their actions. */
+  externalSlots?: Uint8Array;
+  externalActions?: (obs: Float32Array, actions: Float32Array | Int32Array) => void;
+  /** Return transforms from the reward spec, applied to each rollout's rewards before GAE. */
+  transforms?: RewardTransformLike[];
+}
+
+const RECENT_EPISODES = 20;
+
+export class PpoTrainer {
+  readonly policy: ActorCritic;
+  readonly optimizer: tf.AdamOptimizer;
+  readonly obsRms: RunningMeanStd | null;
+  readonly config: PpoConfig;
+  rng: Rng;
+  iteration = 0;
+  globalStep = 0;
+  episodesSeen = 0;
+  recentEpisodes: EpisodeRecord[] = [];
+  private readonly T: number;
+  private readonly S: number;
+  private readonly width: number;
+  // Rollout storage, allocated once.
+  private readonly bufObs: Float32Array;
+  private readonly bufActions: Float32Array;
+  private readonly bufLogProbs: Float32Array;
+  private readonly bufValues: Float32Array;
+  private readonly bufRewards: Float32Array;
+  private readonly bufDones: Uint8Array;
+  /** γ·V(final observation) of truncated steps, added after the return transforms saw the env's rewards. */
+  private readonly bufBootstrap: Float32Array;
+  private readonly bufValid: Uint8Array;
+  private readonly advantages: Float32Array;
+  private readonly returns: Float32Array;
+  private readonly normObs: Float32Array;
+  private readonly stepActions: { actions: Float32Array; envActions: Float32Array | Int32Array; logProbs: Float32Array };
+  private started = false;
+  private readonly componentSums = new Map<string, number>();
+  private componentCount = 0;
+
+  constructor(
+    readonly vec: VecEnvLike,
+    readonly options: PpoTrainerOptions,
+  ) {
+    const c = (this.config = options.config);
+    this.rng = new Rng(options.seed);
+    this.T = c.numSteps;
+    this.S = vec.numSlots;
+    const batch = this.T * this.S;
+    if (c.minibatchSize > batch) throw new RangeError(`minibatchSize ${c.minibatchSize} is larger than the rollout (${c.numSteps} steps × ${this.S} slots = ${batch} samples)`);
+    this.policy = new ActorCritic(vec.obsSize, vec.singleActionSpace, c.hiddenSizes, c.activation, this.rng, c.logStdInit);
+    this.width = actionWidth(this.policy.dist);
+    // Adam with ε = 1e-5, as SB3 and CleanRL configure it for PPO.
+    this.optimizer = tf.train.adam(c.learningRate, 0.9, 0.999, 1e-5);
+    this.obsRms = c.normalizeObservation ? new RunningMeanStd(vec.obsSize) : null;
+    this.bufObs = new Float32Array(batch * vec.obsSize);
+    this.bufActions = new Float32Array(batch * this.width);
+    this.bufLogProbs = new Float32Array(batch);
+    this.bufValues = new Float32Array(batch);
+    this.bufRewards = new Float32Array(batch);
+    this.bufDones = new Uint8Array(batch);
+    this.bufBootstrap = new Float32Array(batch);
+    this.bufValid = new Uint8Array(batch);
+    this.advantages = new Float32Array(batch);
+    this.returns = new Float32Array(batch);
+    this.normObs = new Float32Array(this.S * vec.obsSize);
+    this.stepActions = { actions: new Float32Array(this.S * this.width), envActions: vec.createActionBuffer(), logProbs: new Float32Array(this.S) };
+  }
+
+  /** Agent steps one iteration collects (controlled slots only). */
+  get stepsPerIteration(): number {
+    const external = this.options.externalSlots ? this.options.externalSlots.reduce((a, b) => a + b, 0) : 0;
+    return this.T * (this.S - external);
+  }
+
+  /** Normalises observations in place into `out` (updating the running statistics when asked). */
+  normalize(obs: Float32Array, rows: number, out: Float32Array, update: boolean): Float32Array {
+    const rms = this.obsRms;
+    if (!rms) {
+      out.set(obs.subarray(0, rows * this.vec.obsSize));
+      return out;
+    }
+    if (update) rms.update(obs, rows);
+    const n = this.vec.obsSize;
+    const clip = this.config.clipObservation;
+    for (let r = 0; r < rows; r++) {
+      for (let i = 0; i < n; i++) {
+        const v = (obs[r * n + i]! - rms.mean[i]!) / Math.sqrt(rms.var[i]! + 1e-8);
+        out[r * n + i] = v > clip ? clip : v < -clip ? -clip : v;
+      }
+    }
+    return out;
+  }
+
+  private progress(): number {
+    return Math.min(1, this.globalStep / Math.max(1, this.options.totalSteps));
+  }
+
+  /** One PPO iteration: rollout, advantages, optimisation. */
+  async iterate(): Promise<IterationMetrics> {
+    const c = this.config;
+    const { T, S, vec } = this;
+    const obsSize = vec.obsSize;
+    const external = this.options.externalSlots;
+
+    // --- anneal ----------------------------------------------------------------------------------
+    const frac = 1 - this.progress();
+    const lr = c.annealLr ? c.learningRate * frac : c.learningRate;
+    (this.optimizer as unknown as { learningRate: number }).learningRate = lr;
+    const clipRange = c.annealClip ? Math.max(c.clipRange * frac, 1e-8) : c.clipRange;
+
+    // --- collect rollout ---------------------------------------------------------------------------
+    const rolloutStart = performance.now();
+    if (!this.started) {
+      const first = await vec.reset({ seed: this.rng.nextSeed() % 2 ** 31 });
+      this.currentObsView = first.obs;
+      this.started = true;
+    }
+    this.componentSums.clear();
+    this.componentCount = 0;
+    let result: VecStepResult | null = null;
+    for (let t = 0; t < T; t++) {
+      const rowObs = this.bufObs.subarray(t * S * obsSize, (t + 1) * S * obsSize);
+      this.normalize(this.currentObs(), S, rowObs, true);
+      const { head, values } = this.policy.act(rowObs, S);
+      sampleActions(this.policy.dist, head, this.policy.logStdValues(), S, this.rng, this.stepActions);
+      if (external && this.options.externalActions) this.options.externalActions(this.currentObs(), this.stepActions.envActions);
+      this.bufActions.set(this.stepActions.actions, t * S * this.width);
+      this.bufLogProbs.set(this.stepActions.logProbs, t * S);
+      this.bufValues.set(values, t * S);
+      result = await vec.step(this.stepActions.envActions);
+      this.recordStep(t, result);
+    }
+    this.globalStep += this.stepsPerIteration;
+    const rolloutSeconds = (performance.now() - rolloutStart) / 1000;
+
+    // --- bootstrap and compute advantages ----------------------------------------------------------
+    const updateStart = performance.now();
+    for (const transform of this.options.transforms ?? []) transform.apply(this.bufRewards, this.bufDones, T, S);
+    for (let i = 0; i < T * S; i++) this.bufRewards[i]! += this.bufBootstrap[i]!;
+    const lastObs = this.normalize(this.currentObs(), S, this.normObs, false);
+    const lastValues = this.policy.values(lastObs, S);
+    computeGae(this.bufRewards, this.bufValues, this.bufDones, lastValues, T, S, c.gamma, c.gaeLambda, this.advantages, this.returns);
+
+    // --- optimise ----------------------------------------------------------------------------------
+    const validIdx: number[] = [];
+    for (let i = 0; i < T * S; i++) if (this.bufValid[i]) validIdx.push(i);
+    const indices = Int32Array.from(validIdx);
+    const mbSize = Math.min(c.minibatchSize, indices.length);
+    const stats = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0, gradNorm: 0, n: 0 };
+    const mbObs = new Float32Array(mbSize * obsSize);
+    const mbActions = new Float32Array(mbSize * this.width);
+    const mbOldLogProbs = new Float32Array(mbSize);
+    const mbAdv = new Float32Array(mbSize);
+    const mbReturns = new Float32Array(mbSize);
+    const mbOldValues = new Float32Array(mbSize);
+    const variables = this.policy.variables;
+    let stopEarly = false;
+    for (let epoch = 0; epoch < c.epochs && !stopEarly && mbSize > 0; epoch++) {
+      this.rng.shuffle(indices);
+      for (let start = 0; start + mbSize <= indices.length; start += mbSize) {
+        // Gather the minibatch (and normalise its advantages).
+        let advMean = 0;
+        for (let k = 0; k < mbSize; k++) {
+          const i = indices[start + k]!;
+          mbObs.set(this.bufObs.subarray(i * obsSize, (i + 1) * obsSize), k * obsSize);
+          mbActions.set(this.bufActions.subarray(i * this.width, (i + 1) * this.width), k * this.width);
+          mbOldLogProbs[k] = this.bufLogProbs[i]!;
+          mbAdv[k] = this.advantages[i]!;
+          mbReturns[k] = this.returns[i]!;
+          mbOldValues[k] = this.bufValues[i]!;
+          advMean += this.advantages[i]!;
+        }
+        if (c.normalizeAdvantage && mbSize > 1) {
+          advMean /= mbSize;
+          let v = 0;
+          for (let k = 0; k < mbSize; k++) v += (mbAdv[k]! - advMean) ** 2;
+          const std = Math.sqrt(v / (mbSize - 1));
+          for (let k = 0; k < mbSize; k++) mbAdv[k] = (mbAdv[k]! - advMean) / (std + 1e-8);
+        }
+        const out = tf.tidy(() => {
+          const mb: MinibatchTensors = {
+            obs: tf.tensor2d(mbObs, [mbSize, obsSize]),
+            actions: tf.tensor2d(mbActions, [mbSize, this.width]),
+            oldLogProbs: tf.tensor1d(mbOldLogProbs),
+            advantages: tf.tensor1d(mbAdv),
+            returns: tf.tensor1d(mbReturns),
+            oldValues: tf.tensor1d(mbOldValues),
+          };
+          let terms: LossTerms | null = null;
+          const { grads } = tf.variableGrads(() => {
+            terms = ppoLoss(this.policy, mb, clipRange, c.clipRangeVf, c.entCoef, c.vfCoef);
+            // variableGrads runs this in a tidy of its own: keep the diagnostics for the stack below.
+            for (const d of [terms.policyLoss, terms.valueLoss, terms.entropy, terms.approxKl, terms.clipFraction]) tf.keep(d);
+            return terms.loss;
+          }, variables);
+          // Global gradient-norm clipping (Pascanu et al. 2013), as torch's clip_grad_norm_.
+          const sq = Object.values(grads).map((g) => tf.sum(tf.square(g)));
+          const norm = tf.sqrt(tf.addN(sq));
+          const scale = tf.minimum(1, tf.div(c.maxGradNorm, tf.add(norm, 1e-6)));
+          const clipped: Record<string, tf.Tensor> = {};
+          for (const [name, g] of Object.entries(grads)) clipped[name] = tf.mul(g, scale);
+          this.optimizer.applyGradients(clipped as never);
+          const t = terms! as LossTerms;
+          const diagnostics = [t.policyLoss, t.valueLoss, t.entropy, t.approxKl, t.clipFraction];
+          const packed = tf.stack([...diagnostics, norm, t.loss]);
+          for (const d of diagnostics) d.dispose(); // kept past variableGrads' own tidy, below
+          return packed;
+        });
+        const v = out.dataSync();
+        out.dispose();
+        if (!Number.isFinite(v[6]!)) throw new TrainingDivergedError(this.globalStep, 'the PPO loss');
+        if (!Number.isFinite(v[5]!)) throw new TrainingDivergedError(this.globalStep, 'the gradient norm');
+        stats.policyLoss += v[0]!;
+        stats.valueLoss += v[1]!;
+        stats.entropy += v[2]!;
+        stats.approxKl += v[3]!;
+        stats.clipFraction += v[4]!;
+        stats.gradNorm += v[5]!;
+        stats.n += 1;
+        if (c.targetKl !== null && v[3]! > 1.5 * c.targetKl) {
+          stopEarly = true;
+          break;
+        }
+      }
+    }
+    this.assertFiniteParameters();
+    const updateSeconds = (performance.now() - updateStart) / 1000;
+    this.iteration += 1;
+
+    // --- log ---------------------------------------------------------------------------------------
+    const n = Math.max(1, stats.n);
+    const recent = this.recentEpisodes;
+    const successes = recent.filter((e) => e.isSuccess !== undefined);
+    const components: Record<string, number> = {};
+    for (const [name, sum] of this.componentSums) components[name] = sum / Math.max(1, this.componentCount);
+    return {
+      iteration: this.iteration,
+      step: this.globalStep,
+      meanReturn: recent.length ? recent.reduce((a, e) => a + e.return, 0) / recent.length : null,
+      meanLength: recent.length ? recent.reduce((a, e) => a + e.length, 0) / recent.length : null,
+      successRate: successes.length ? successes.filter((e) => e.isSuccess).length / successes.length : null,
+      episodes: this.episodesSeen,
+      rewardComponents: components,
+      policyLoss: stats.policyLoss / n,
+      valueLoss: stats.valueLoss / n,
+      entropy: stats.entropy / n,
+      approxKl: stats.approxKl / n,
+      clipFraction: stats.clipFraction / n,
+      explainedVariance: explainedVariance(this.bufValues, this.returns, this.bufValid),
+      gradNorm: stats.gradNorm / n,
+      learningRate: lr,
+      stepsPerSecond: this.stepsPerIteration / (rolloutSeconds + updateSeconds),
+      rolloutSeconds,
+      updateSeconds,
+    };
+  }
+
+  private currentObsView: Float32Array | null = null;
+  private currentObs(): Float32Array {
+    if (!this.currentObsView) throw new Error('PpoTrainer: the vector env has not been reset');
+    return this.currentObsView;
+  }
+
+  /** Stores one step's rewards and flags, folds truncation bootstraps into rewards, tracks episodes. */
+  private recordStep(t: number, r: VecStepResult): void {
+    const { S, vec } = this;
+    const obsSize = vec.obsSize;
+    this.currentObsView = r.obs;
+    const external = this.options.externalSlots;
+    const truncatedRows: number[] = [];
+    for (let s = 0; s < S; s++) {
+      const i = t * S + s;
+      const env = Math.floor(s / vec.numAgents);
+      const isReset = r.info.autoreset[env] === 1; // next-step autoreset: the action was ignored
+      this.bufValid[i] = isReset || (external && external[s]) ? 0 : 1;
+      this.bufRewards[i] = r.rewards[s]!;
+      this.bufDones[i] = r.terminated[s] || r.truncated[s] ? 1 : 0;
+      this.bufBootstrap[i] = 0;
+      if (r.truncated[s] && !r.terminated[s]) truncatedRows.push(s);
+    }
+    // A time limit is not a terminal state: bootstrap with γ·V(final observation) (SB3's handling).
+    if (truncatedRows.length) {
+      const finals = new Float32Array(truncatedRows.length * obsSize);
+      truncatedRows.forEach((s, k) => finals.set(r.info.finalObs.subarray(s * obsSize, (s + 1) * obsSize), k * obsSize));
+      const v = this.policy.values(this.normalize(finals, truncatedRows.length, new Float32Array(finals.length), false), truncatedRows.length);
+      truncatedRows.forEach((s, k) => (this.bufBootstrap[t * S + s] = this.config.gamma * v[k]!));
+    }
+    for (const ep of r.info.episodes) {
+      const s = ep.env * vec.numAgents + ep.agent;
+      if (external && external[s]) continue;
+      this.episodesSeen += 1;
+      this.recentEpisodes.push({ return: nativeReturn(r, ep), length: ep.length, ...(ep.isSuccess !== undefined ? { isSuccess: ep.isSuccess } : {}) });
+      if (this.recentEpisodes.length > RECENT_EPISODES) this.recentEpisodes.shift();
+    }
+    for (const info of r.info.envInfos) {
+      const comps = (info as { rewardComponents?: Record<string, number[]> }).rewardComponents;
+      if (!comps) continue;
+      for (const [name, values] of Object.entries(comps)) {
+        let sum = 0;
+        for (const v of values) sum += v;
+        this.componentSums.set(name, (this.componentSums.get(name) ?? 0) + sum / values.length);
+      }
+      this.componentCount += 1;
+    }
+  }
+
+  private assertFiniteParameters(): void {
+    for (const v of this.policy.variables) {
+      const finite = tf.tidy(() => tf.all(tf.isFinite(v)).dataSync()[0]);
+      if (!finite) throw new TrainingDivergedError(this.globalStep, `parameter ${v.name}`);
+    }
+  }
+
+  getState(): TrainerState {
+    return {
+      iteration: this.iteration,
+      globalStep: this.globalStep,
+      rng: this.rng.getState(),
+      obsRms: this.obsRms ? this.obsRms.toJSON() : null,
+      recentEpisodes: this.recentEpisodes.map((e) => ({ ...e })),
+      episodesSeen: this.episodesSeen,
+      transforms: (this.options.transforms ?? []).map((t) => t.getState?.() ?? null),
+    };
+  }
+
+  setState(state: TrainerState): void {
+    this.iteration = state.iteration;
+    this.globalStep = state.globalStep;
+    this.rng.setState(state.rng);
+    if (this.obsRms && state.obsRms) {
+      this.obsRms.mean.set(state.obsRms.mean);
+      this.obsRms.var.set(state.obsRms.var);
+      this.obsRms.count = state.obsRms.count;
+    }
+    this.recentEpisodes = state.recentEpisodes.map((e) => ({ ...e }));
+    this.episodesSeen = state.episodesSeen;
+    (this.options.transforms ?? []).forEach((t, i) => {
+      const s = state.transforms?.[i];
+      if (s !== undefined && s !== null) t.setState?.(s);
+    });
+  }
+
+  /** Continues from a restored vector env whose current observations are `obs` (exact resume). */
+  resumeFrom(obs: Float32Array): void {
+    this.currentObsView = obs;
+    this.started = true;
+  }
+
+  dispose(): void {
+    this.policy.dispose();
+    this.optimizer.dispose();
+  }
+}
+
+/** The env's own return when a reward wrapper replaced the reward (it reports `nativeReturn`), else the episode return. */
+function nativeReturn(r: VecStepResult, ep: { env: number; agent: number; return: number }): number {
+  const info = r.info.envInfos[ep.env] as { nativeEpisodeReturn?: number[] } | undefined;
+  const native = info?.nativeEpisodeReturn?.[ep.agent];
+  return typeof native === 'number' ? native : ep.return;
+}
+
+/** 1 − Var(R − V) / Var(R) over the valid samples (CleanRL's diagnostic; NaN when Var(R) = 0). */
+export function explainedVariance(values: Float32Array, returns: Float32Array, valid: Uint8Array): number {
+  let n = 0, meanR = 0, meanD = 0;
+  for (let i = 0; i < values.length; i++) if (valid[i]) (n += 1), (meanR += returns[i]!), (meanD += returns[i]! - values[i]!);
+  if (n < 2) return NaN;
+  meanR /= n;
+  meanD /= n;
+  let varR = 0, varD = 0;
+  for (let i = 0; i < values.length; i++) if (valid[i]) (varR += (returns[i]! - meanR) ** 2), (varD += (returns[i]! - values[i]! - meanD) ** 2);
+  return varR === 0 ? NaN : 1 - varD / varR;
+}

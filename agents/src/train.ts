@@ -1,0 +1,296 @@
+/**
+ * The training loop behind `rewardlab train` and the API's runs: build the vector env (registered id or
+ * a user's env module), pick the tfjs backend, run PPO iterations with checkpoints, and report the
+ * DESIGN.md result (`steps`, `finalMeanReturn`, `finalSuccessRate`, `curve`, `wallSeconds`, `backend`,
+ * `policyDir`). Resuming from a checkpoint restores weights, optimizer moments, RNG, counters and (for
+ * envs that support snapshots) the envs themselves, so the run continues exactly.
+ */
+import { mkdir, readdir, rm, writeFile, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { isMultiAgent, loadEnvModule, makeEnv, registeredEnvIds, registerEnv, Rng, VecEnv, type AnyEnv, type VecEnvLike, numAgentsOf } from '@rewardlab/sim';
+import { selectBackend, type BackendPreference } from './backend';
+import { parsePpoConfig, PPO_PRESETS, ConfigError, type PpoConfigInput } from './config';
+import { ActorCritic, PpoTrainer, type IterationMetrics, type RewardTransformLike } from './ppo';
+import { sampleActions } from './distributions';
+import { CheckpointError, loadPolicyWeights, loadTrainerState, readPolicyFile, savePolicy, saveTrainerState } from './checkpoint';
+
+export interface RewardHooks {
+  /** Wraps one env so its reward is the spec's total (and components land in info.rewardComponents). */
+  wrapEnv(env: AnyEnv): AnyEnv;
+  /** Return transforms the learner applies to each rollout. */
+  transforms(gamma: number): RewardTransformLike[];
+  /** What to store in policy.json about the reward. */
+  describe(): unknown;
+}
+
+export interface TrainOptions {
+  env?: string;
+  envModule?: string;
+  envOptions?: Record<string, unknown>;
+  algo?: string;
+  steps?: number;
+  seed?: number;
+  numEnvs?: number;
+  backend?: BackendPreference;
+  /** Run directory: checkpoints go to OUT/checkpoints/step-N, the final policy to OUT/policy. */
+  out?: string;
+  ppo?: PpoConfigInput;
+  /** Save a checkpoint every this many iterations (0: only at the end). */
+  checkpointEvery?: number;
+  /** Continue from this checkpoint directory. */
+  resume?: string;
+  reward?: RewardHooks;
+  /** Apply RL Zoo's tuned hyperparameters for the env when there are some (default true). */
+  usePreset?: boolean;
+  onIteration?: (m: IterationMetrics) => void;
+  onCheckpoint?: (dir: string, step: number) => void;
+  signal?: AbortSignal;
+  /** Builds the vector env instead of the default local VecEnv (remote workers, carball arenas). */
+  makeVecEnv?: (envId: string, numEnvs: number) => Promise<VecEnvLike>;
+}
+
+export interface TrainResult {
+  env: string;
+  algo: 'ppo';
+  steps: number;
+  iterations: number;
+  finalMeanReturn: number | null;
+  finalSuccessRate: number | null;
+  curve: [number, number][];
+  wallSeconds: number;
+  backend: string;
+  policyDir: string;
+  seed: number;
+  stopped: boolean;
+  resumedFrom?: string;
+}
+
+const ALGOS = ['ppo'];
+
+async function resolveEnv(options: TrainOptions): Promise<string> {
+  if (options.envModule) {
+    const mod = await loadEnvModule(options.envModule);
+    if (!registeredEnvIds().includes(mod.id)) registerEnv(mod.id, mod.factory);
+    return mod.id;
+  }
+  if (!options.env) throw new ConfigError('give an env id (--env) or an env module (--env-module)');
+  return options.env;
+}
+
+async function buildVecEnv(envId: string, numEnvs: number, options: TrainOptions): Promise<VecEnvLike> {
+  if (options.makeVecEnv) return options.makeVecEnv(envId, numEnvs);
+  const envs: AnyEnv[] = [];
+  for (let i = 0; i < numEnvs; i++) {
+    const env = await makeEnv<AnyEnv>(envId, options.envOptions ?? {});
+    envs.push(options.reward ? options.reward.wrapEnv(env) : env);
+  }
+  // Same-step autoreset: every stored transition is a real one (no ignored reset steps to mask).
+  return new VecEnv(envs, { autoreset: 'same-step' });
+}
+
+async function keepLatestCheckpoints(dir: string, keep: number): Promise<void> {
+  const entries = (await readdir(dir).catch(() => [] as string[])).filter((d) => /^step-\d+$/.test(d));
+  entries.sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
+  for (const old of entries.slice(0, Math.max(0, entries.length - keep))) await rm(join(dir, old), { recursive: true, force: true });
+}
+
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const algo = options.algo ?? 'ppo';
+  if (!ALGOS.includes(algo)) throw new ConfigError(`unknown algorithm "${algo}" (available: ${ALGOS.join(', ')})`);
+  const envId = await resolveEnv(options);
+  const preset = options.usePreset === false ? undefined : PPO_PRESETS[envId];
+  const seed = options.seed ?? 0;
+  const totalSteps = options.steps ?? preset?.steps ?? 1_000_000;
+  const numEnvs = options.numEnvs ?? preset?.numEnvs ?? 8;
+  if (!Number.isSafeInteger(totalSteps) || totalSteps <= 0) throw new ConfigError(`steps must be a positive integer, got ${totalSteps}`);
+  if (!Number.isSafeInteger(numEnvs) || numEnvs <= 0) throw new ConfigError(`numEnvs must be a positive integer, got ${numEnvs}`);
+  const config = parsePpoConfig({ ...(preset?.ppo ?? {}), ...(options.ppo ?? {}) });
+  const backend = await selectBackend(options.backend ?? 'auto');
+
+  let resumeFile: Awaited<ReturnType<typeof readPolicyFile>> | null = null;
+  if (options.resume) {
+    resumeFile = await readPolicyFile(options.resume);
+    if (resumeFile.envId !== envId) throw new CheckpointError(`the checkpoint ${options.resume} was trained on ${resumeFile.envId}, not ${envId}`);
+  }
+
+  const vec = await buildVecEnv(envId, numEnvs, options);
+  const out = resolve(options.out ?? join('runs', `${envId.replace(/[^A-Za-z0-9_.-]/g, '_')}-${seed}-${Date.now()}`));
+  const checkpointsDir = join(out, 'checkpoints');
+  await mkdir(checkpointsDir, { recursive: true });
+  const transforms = options.reward?.transforms(config.gamma) ?? [];
+  const trainer = new PpoTrainer(vec, { config, seed, totalSteps, transforms });
+  const curve: [number, number][] = [];
+  const started = performance.now();
+  let stopped = false;
+  let lastCheckpoint: string | null = null;
+
+  const savePolicyTo = async (dir: string): Promise<void> => {
+    await savePolicy(dir, trainer.policy, {
+      algo: 'ppo',
+      envId,
+      observationSpace: vec.singleObservationSpace,
+      actionSpace: vec.singleActionSpace,
+      numAgents: vec.numAgents,
+      obsNormalization: trainer.obsRms ? { ...trainer.obsRms.toJSON(), clip: config.clipObservation } : null,
+      ...(options.reward ? { rewardSpec: options.reward.describe() } : {}),
+      step: trainer.globalStep,
+      backend: backend.name,
+    });
+  };
+  const checkpoint = async (): Promise<string> => {
+    const dir = join(checkpointsDir, `step-${trainer.globalStep}`);
+    await savePolicyTo(dir);
+    await saveTrainerState(dir, trainer.optimizer, {
+      config,
+      seed,
+      totalSteps,
+      state: trainer.getState(),
+      vecSnapshot: vec.snapshotSupported && vec.getSnapshot ? vec.getSnapshot() : null,
+      curve,
+    });
+    await writeFile(join(out, 'latest'), dir);
+    lastCheckpoint = dir;
+    await keepLatestCheckpoints(checkpointsDir, 2);
+    options.onCheckpoint?.(dir, trainer.globalStep);
+    return dir;
+  };
+
+  try {
+    if (options.resume && resumeFile) {
+      await loadPolicyWeights(options.resume, trainer.policy, resumeFile);
+      const state = await loadTrainerState(options.resume, trainer.optimizer);
+      trainer.setState(state.state);
+      if (state.vecSnapshot && vec.setSnapshot) {
+        const restored = await vec.setSnapshot(state.vecSnapshot);
+        trainer.resumeFrom(restored.obs);
+      } else {
+        // The env cannot be restored: start fresh episodes from a seed drawn from the restored RNG.
+        process.stderr.write(`rewardlab: ${envId} does not support snapshots; resuming with fresh episodes\n`);
+      }
+      curve.push(...state.curve);
+    }
+    while (trainer.globalStep < totalSteps) {
+      if (options.signal?.aborted) {
+        stopped = true;
+        break;
+      }
+      const m = await trainer.iterate();
+      if (m.meanReturn !== null) curve.push([m.step, m.meanReturn]);
+      options.onIteration?.(m);
+      if (options.checkpointEvery && trainer.iteration % options.checkpointEvery === 0 && trainer.globalStep < totalSteps) await checkpoint();
+    }
+    await checkpoint();
+    const policyDir = join(out, 'policy');
+    await savePolicyTo(policyDir);
+    const recent = trainer.recentEpisodes;
+    const successes = recent.filter((e) => e.isSuccess !== undefined);
+    return {
+      env: envId,
+      algo: 'ppo',
+      steps: trainer.globalStep,
+      iterations: trainer.iteration,
+      finalMeanReturn: recent.length ? recent.reduce((a, e) => a + e.return, 0) / recent.length : null,
+      finalSuccessRate: successes.length ? successes.filter((e) => e.isSuccess).length / successes.length : null,
+      curve,
+      wallSeconds: (performance.now() - started) / 1000,
+      backend: backend.name,
+      policyDir,
+      seed,
+      stopped,
+      ...(options.resume ? { resumedFrom: options.resume } : {}),
+    };
+  } catch (err) {
+    if (lastCheckpoint) (err as Error).message += ` (the last good checkpoint is ${lastCheckpoint})`;
+    throw err;
+  } finally {
+    trainer.dispose();
+    await vec.close();
+  }
+}
+
+export interface EvalOptions {
+  policy: string;
+  env?: string;
+  envModule?: string;
+  episodes?: number;
+  seed?: number;
+  /** Take the most likely action instead of sampling (default true). */
+  deterministic?: boolean;
+  backend?: BackendPreference;
+}
+
+export interface EvalResult {
+  env: string;
+  episodes: number;
+  meanReturn: number;
+  stdReturn: number;
+  meanLength: number;
+  successRate: number | null;
+  returns: number[];
+  backend: string;
+}
+
+/** Runs a saved policy for N episodes (all agent slots controlled by the policy). */
+export async function evaluate(options: EvalOptions): Promise<EvalResult> {
+  const meta = await readPolicyFile(options.policy);
+  const envId = options.envModule ? await resolveEnv(options) : options.env ?? meta.envId;
+  if (envId !== meta.envId) throw new CheckpointError(`the policy in ${options.policy} was trained on ${meta.envId}, not ${envId}`);
+  const backend = await selectBackend(options.backend ?? 'auto');
+  const episodes = options.episodes ?? 10;
+  const policy = new ActorCritic(meta.obsSize, meta.actionSpace, meta.hiddenSizes, meta.activation, new Rng(0));
+  try {
+    await loadPolicyWeights(options.policy, policy, meta);
+    const vec = new VecEnv([await makeEnv<AnyEnv>(envId)], { autoreset: 'same-step' });
+    if (vec.obsSize !== meta.obsSize) throw new CheckpointError(`the policy expects ${meta.obsSize} observations, ${envId} gives ${vec.obsSize}`);
+    const rng = new Rng(options.seed ?? 0);
+    const norm = meta.obsNormalization;
+    const x = new Float32Array(vec.numSlots * vec.obsSize);
+    const buffers = { actions: new Float32Array(vec.numSlots * 64), envActions: vec.createActionBuffer(), logProbs: new Float32Array(vec.numSlots) };
+    const returns: number[] = [];
+    const lengths: number[] = [];
+    const success: boolean[] = [];
+    let { obs } = await vec.reset({ seed: options.seed ?? 0 });
+    while (returns.length < episodes) {
+      for (let i = 0; i < x.length; i++) {
+        const k = i % vec.obsSize;
+        x[i] = norm ? Math.max(-norm.clip, Math.min(norm.clip, (obs[i]! - norm.mean[k]!) / Math.sqrt(norm.var[k]! + 1e-8))) : obs[i]!;
+      }
+      const { head } = policy.act(x, vec.numSlots);
+      sampleActions(policy.dist, head, policy.logStdValues(), vec.numSlots, rng, buffers, options.deterministic !== false);
+      const r = await vec.step(buffers.envActions);
+      obs = r.obs;
+      for (const ep of r.info.episodes) {
+        if (returns.length >= episodes) break;
+        returns.push(ep.return);
+        lengths.push(ep.length);
+        if (ep.isSuccess !== undefined) success.push(ep.isSuccess);
+      }
+    }
+    await vec.close();
+    const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
+    const std = Math.sqrt(returns.reduce((a, b) => a + (b - mean) ** 2, 0) / returns.length);
+    return {
+      env: envId,
+      episodes: returns.length,
+      meanReturn: mean,
+      stdReturn: std,
+      meanLength: lengths.reduce((a, b) => a + b, 0) / lengths.length,
+      successRate: success.length ? success.filter(Boolean).length / success.length : null,
+      returns,
+      backend: backend.name,
+    };
+  } finally {
+    policy.dispose();
+  }
+}
+
+/** The checkpoint a run directory's `latest` file points to. */
+export async function latestCheckpoint(runDir: string): Promise<string> {
+  try {
+    return (await readFile(join(runDir, 'latest'), 'utf8')).trim();
+  } catch {
+    throw new CheckpointError(`${runDir} has no checkpoint (no 'latest' file)`);
+  }
+}
+
+export { isMultiAgent, numAgentsOf };
