@@ -1,3 +1,4 @@
+import { registerCarballEnvs } from './carball';
 import { registerClassicEnvs } from './classic';
 
 let registered = false;
@@ -6,6 +7,8 @@ export function registerBuiltinEnvs(): void {
   if (registered) return;
   registered = true;
   registerClassicEnvs();
+  registerCarballEnvs();
 }
 
 export * from './classic';
+export * from './carball';

@@ -24,6 +24,10 @@ export interface CarState {
   boost: number;
   onGround: boolean;
   demolished: boolean;
+  /** Speed ≥ 2200 uu/s. Reported by `getState`; ignored by `setState` (derived from `vel`). */
+  supersonic?: boolean;
+  /** The car can still flip or double jump. Reported by `getState`; ignored by `setState`. */
+  hasFlip?: boolean;
 }
 
 export interface CarballState {

@@ -1,0 +1,43 @@
+/**
+ * Loads Rapier for carball. Two official builds of the same engine exist as npm packages that load in
+ * Node: `@dimforge/rapier3d-compat` (plain wasm) and `@dimforge/rapier3d-simd-compat` (wasm SIMD). Their
+ * JS APIs are the same, so the carball code types against the former and takes either at run time. The
+ * wasm module must be initialised once per process before the first World is built.
+ */
+import type * as RapierModule from '@dimforge/rapier3d-compat';
+
+export type Rapier = typeof RapierModule;
+export type RapierFlavor = 'simd' | 'compat';
+
+/** The build carball uses unless told otherwise: the SIMD build stepped ~2× faster here (see index.ts). */
+export const DEFAULT_RAPIER_FLAVOR: RapierFlavor = 'simd';
+
+const loading = new Map<RapierFlavor, Promise<Rapier>>();
+
+export function loadRapier(flavor: RapierFlavor = DEFAULT_RAPIER_FLAVOR): Promise<Rapier> {
+  let p = loading.get(flavor);
+  if (!p) {
+    p = (async () => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const mod = (flavor === 'simd' ? require('@dimforge/rapier3d-simd-compat') : require('@dimforge/rapier3d-compat')) as Rapier;
+      await silenceInitWarning(() => mod.init());
+      return mod;
+    })();
+    loading.set(flavor, p);
+  }
+  return p;
+}
+
+/** Rapier's init prints a deprecation notice about wasm-bindgen's init parameters; it is not ours to fix. */
+async function silenceInitWarning(init: () => Promise<void>): Promise<void> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].includes('deprecated parameters')) return;
+    warn(...args);
+  };
+  try {
+    await init();
+  } finally {
+    console.warn = warn;
+  }
+}
