@@ -57,6 +57,8 @@ export interface TrainingPreset {
   numEnvs: number;
   steps: number;
   ppo: PpoConfigInput;
+  /** Reward spec the preset trains with (RL Zoo's `normalize: true` is observation + return normalisation). */
+  reward?: unknown;
   source: string;
 }
 
@@ -71,9 +73,11 @@ export const PPO_PRESETS: Record<string, TrainingPreset> = {
   'Pendulum-v1': {
     numEnvs: 4,
     steps: 300_000,
-    // RL Zoo uses gSDE here; without it, a lower initial std and observation normalisation stand in.
-    ppo: { numSteps: 1024, minibatchSize: 64, gaeLambda: 0.95, gamma: 0.9, epochs: 10, entCoef: 0, learningRate: 1e-3, clipRange: 0.2, logStdInit: -0.5, normalizeObservation: true },
-    source: 'RL Zoo ppo.yml Pendulum-v1 (without gSDE)',
+    // RL Zoo trains this with gSDE and lr 1e-3; plain Gaussian exploration needs a smaller, annealed
+    // step and a lower initial std. `normalize: true` there = observation + return normalisation here.
+    ppo: { numSteps: 1024, minibatchSize: 64, gaeLambda: 0.95, gamma: 0.9, epochs: 10, entCoef: 0, learningRate: 3e-4, annealLr: true, clipRange: 0.2, logStdInit: -0.5, normalizeObservation: true },
+    reward: { components: { native: { term: 'native' } }, transforms: [{ type: 'normalize' }] },
+    source: 'RL Zoo ppo.yml Pendulum-v1 (normalize: true; without gSDE)',
   },
 };
 

@@ -215,6 +215,7 @@ export interface TrainerState {
   obsRms: { mean: number[]; var: number[]; count: number } | null;
   recentEpisodes: EpisodeRecord[];
   episodesSeen: number;
+  nativeReturn?: number[];
   transforms?: unknown[];
 }
 
@@ -268,6 +269,8 @@ export class PpoTrainer {
   private readonly stepActions: { actions: Float32Array; envActions: Float32Array | Int32Array; logProbs: Float32Array };
   private started = false;
   private readonly componentSums = new Map<string, number>();
+  /** Running env-native return per slot (what `meanReturn` reports). */
+  private nativeReturn: Float64Array;
   private componentCount = 0;
 
   constructor(
@@ -296,6 +299,7 @@ export class PpoTrainer {
     this.advantages = new Float32Array(batch);
     this.returns = new Float32Array(batch);
     this.normObs = new Float32Array(this.S * vec.obsSize);
+    this.nativeReturn = new Float64Array(this.S);
     this.stepActions = { actions: new Float32Array(this.S * this.width), envActions: vec.createActionBuffer(), logProbs: new Float32Array(this.S) };
   }
 
@@ -518,15 +522,23 @@ export class PpoTrainer {
       const v = this.policy.values(this.normalize(finals, truncatedRows.length, new Float32Array(finals.length), false), truncatedRows.length);
       truncatedRows.forEach((s, k) => (this.bufBootstrap[t * S + s] = this.config.gamma * v[k]!));
     }
+    // The env's own return, for reporting: a reward spec replaces the reward, and says what the env paid.
+    for (let s = 0; s < S; s++) {
+      const env = Math.floor(s / vec.numAgents);
+      const native = stepInfo(r.info.envInfos[env]).nativeReward as number[] | undefined;
+      this.nativeReturn[s]! += native ? native[s % vec.numAgents]! : r.rewards[s]!;
+    }
     for (const ep of r.info.episodes) {
       const s = ep.env * vec.numAgents + ep.agent;
+      const episodeReturn = this.nativeReturn[s]!;
+      this.nativeReturn[s] = 0;
       if (external && external[s]) continue;
       this.episodesSeen += 1;
-      this.recentEpisodes.push({ return: nativeReturn(r, ep), length: ep.length, ...(ep.isSuccess !== undefined ? { isSuccess: ep.isSuccess } : {}) });
+      this.recentEpisodes.push({ return: episodeReturn, length: ep.length, ...(ep.isSuccess !== undefined ? { isSuccess: ep.isSuccess } : {}) });
       if (this.recentEpisodes.length > RECENT_EPISODES) this.recentEpisodes.shift();
     }
     for (const info of r.info.envInfos) {
-      const comps = (info as { rewardComponents?: Record<string, number[]> }).rewardComponents;
+      const comps = stepInfo(info).rewardComponents as Record<string, number[]> | undefined;
       if (!comps) continue;
       for (const [name, values] of Object.entries(comps)) {
         let sum = 0;
@@ -552,6 +564,7 @@ export class PpoTrainer {
       obsRms: this.obsRms ? this.obsRms.toJSON() : null,
       recentEpisodes: this.recentEpisodes.map((e) => ({ ...e })),
       episodesSeen: this.episodesSeen,
+      nativeReturn: Array.from(this.nativeReturn),
       transforms: (this.options.transforms ?? []).map((t) => t.getState?.() ?? null),
     };
   }
@@ -567,6 +580,7 @@ export class PpoTrainer {
     }
     this.recentEpisodes = state.recentEpisodes.map((e) => ({ ...e }));
     this.episodesSeen = state.episodesSeen;
+    if (state.nativeReturn) this.nativeReturn.set(state.nativeReturn);
     (this.options.transforms ?? []).forEach((t, i) => {
       const s = state.transforms?.[i];
       if (s !== undefined && s !== null) t.setState?.(s);
@@ -585,11 +599,10 @@ export class PpoTrainer {
   }
 }
 
-/** The env's own return when a reward wrapper replaced the reward (it reports `nativeReturn`), else the episode return. */
-function nativeReturn(r: VecStepResult, ep: { env: number; agent: number; return: number }): number {
-  const info = r.info.envInfos[ep.env] as { nativeEpisodeReturn?: number[] } | undefined;
-  const native = info?.nativeEpisodeReturn?.[ep.agent];
-  return typeof native === 'number' ? native : ep.return;
+/** The info of the step itself (same-step autoreset nests the ending step's info under `final`). */
+function stepInfo(info: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (!info) return {};
+  return (info.final as Record<string, unknown> | undefined) ?? info;
 }
 
 /** 1 − Var(R − V) / Var(R) over the valid samples (CleanRL's diagnostic; NaN when Var(R) = 0). */

@@ -12,16 +12,8 @@ import { selectBackend, type BackendPreference } from './backend';
 import { parsePpoConfig, PPO_PRESETS, ConfigError, type PpoConfigInput } from './config';
 import { ActorCritic, PpoTrainer, type IterationMetrics, type RewardTransformLike } from './ppo';
 import { sampleActions } from './distributions';
+import { createReturnTransforms, parseRewardSpec, withReward, type RewardSpec } from '@rewardlab/rewards';
 import { CheckpointError, loadPolicyWeights, loadTrainerState, readPolicyFile, savePolicy, saveTrainerState } from './checkpoint';
-
-export interface RewardHooks {
-  /** Wraps one env so its reward is the spec's total (and components land in info.rewardComponents). */
-  wrapEnv(env: AnyEnv): AnyEnv;
-  /** Return transforms the learner applies to each rollout. */
-  transforms(gamma: number): RewardTransformLike[];
-  /** What to store in policy.json about the reward. */
-  describe(): unknown;
-}
 
 export interface TrainOptions {
   env?: string;
@@ -39,7 +31,8 @@ export interface TrainOptions {
   checkpointEvery?: number;
   /** Continue from this checkpoint directory. */
   resume?: string;
-  reward?: RewardHooks;
+  /** Reward spec (preset name, JSON file path or object) replacing the env's reward; default: the env preset's, else the env's own. */
+  reward?: unknown;
   /** Apply RL Zoo's tuned hyperparameters for the env when there are some (default true). */
   usePreset?: boolean;
   onIteration?: (m: IterationMetrics) => void;
@@ -77,12 +70,12 @@ async function resolveEnv(options: TrainOptions): Promise<string> {
   return options.env;
 }
 
-async function buildVecEnv(envId: string, numEnvs: number, options: TrainOptions): Promise<VecEnvLike> {
+async function buildVecEnv(envId: string, numEnvs: number, options: TrainOptions, reward: RewardSpec | null): Promise<VecEnvLike> {
   if (options.makeVecEnv) return options.makeVecEnv(envId, numEnvs);
   const envs: AnyEnv[] = [];
   for (let i = 0; i < numEnvs; i++) {
     const env = await makeEnv<AnyEnv>(envId, options.envOptions ?? {});
-    envs.push(options.reward ? options.reward.wrapEnv(env) : env);
+    envs.push(reward ? withReward(env, reward) : env);
   }
   // Same-step autoreset: every stored transition is a real one (no ignored reset steps to mask).
   return new VecEnv(envs, { autoreset: 'same-step' });
@@ -105,6 +98,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (!Number.isSafeInteger(totalSteps) || totalSteps <= 0) throw new ConfigError(`steps must be a positive integer, got ${totalSteps}`);
   if (!Number.isSafeInteger(numEnvs) || numEnvs <= 0) throw new ConfigError(`numEnvs must be a positive integer, got ${numEnvs}`);
   const config = parsePpoConfig({ ...(preset?.ppo ?? {}), ...(options.ppo ?? {}) });
+  const rewardInput = options.reward ?? preset?.reward;
+  const reward = rewardInput === undefined ? null : parseRewardSpec(rewardInput);
   const backend = await selectBackend(options.backend ?? 'auto');
 
   let resumeFile: Awaited<ReturnType<typeof readPolicyFile>> | null = null;
@@ -113,11 +108,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (resumeFile.envId !== envId) throw new CheckpointError(`the checkpoint ${options.resume} was trained on ${resumeFile.envId}, not ${envId}`);
   }
 
-  const vec = await buildVecEnv(envId, numEnvs, options);
+  const vec = await buildVecEnv(envId, numEnvs, options, reward);
   const out = resolve(options.out ?? join('runs', `${envId.replace(/[^A-Za-z0-9_.-]/g, '_')}-${seed}-${Date.now()}`));
   const checkpointsDir = join(out, 'checkpoints');
   await mkdir(checkpointsDir, { recursive: true });
-  const transforms = options.reward?.transforms(config.gamma) ?? [];
+  const transforms: RewardTransformLike[] = reward ? createReturnTransforms(reward, { gamma: config.gamma }) : [];
   const trainer = new PpoTrainer(vec, { config, seed, totalSteps, transforms });
   const curve: [number, number][] = [];
   const started = performance.now();
@@ -132,7 +127,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       actionSpace: vec.singleActionSpace,
       numAgents: vec.numAgents,
       obsNormalization: trainer.obsRms ? { ...trainer.obsRms.toJSON(), clip: config.clipObservation } : null,
-      ...(options.reward ? { rewardSpec: options.reward.describe() } : {}),
+      ...(reward ? { rewardSpec: reward } : {}),
       step: trainer.globalStep,
       backend: backend.name,
     });

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerEnvCommands } from './envs';
 import { registerBenchCommands } from './bench';
 import { registerDemoCommand } from './demo';
+import { registerTrainBench, registerTrainCommands } from './train';
 import { reportError } from './output';
 
 export function buildProgram(): Command {
@@ -13,6 +14,9 @@ export function buildProgram(): Command {
   registerEnvCommands(program);
   registerBenchCommands(program);
   registerDemoCommand(program);
+  registerTrainCommands(program);
+  const bench = program.commands.find((c) => c.name() === 'bench');
+  if (bench) registerTrainBench(bench);
   return program;
 }
 

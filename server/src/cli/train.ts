@@ -1,0 +1,120 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { BACKEND_NAMES, benchTrain, evaluate, train, type BackendPreference, type IterationMetrics, type TrainBenchResult, type TrainResult, type EvalResult, type PpoConfigInput } from '@rewardlab/agents';
+import { emitResult } from './output';
+import { nonNegativeInt, positiveInt } from './parse';
+import { progressBar } from './progress';
+
+function backendOption(value: string): BackendPreference {
+  if (value !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected auto, ${BACKEND_NAMES.join(', ')}; got "${value}"`);
+  return value as BackendPreference;
+}
+
+function sizes(value: string): number[] {
+  const parts = value.split(',').map((s) => Number(s.trim()));
+  if (!parts.length || parts.some((n) => !Number.isInteger(n) || n <= 0)) throw new InvalidArgumentError(`expected comma-separated positive integers such as 64,64; got "${value}"`);
+  return parts;
+}
+
+/** `--set key=value` (repeatable): a PPO hyperparameter, JSON-parsed when it parses (numbers, booleans, arrays). */
+function setting(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`expected key=value, got "${value}"`);
+  const key = value.slice(0, eq).trim();
+  const raw = value.slice(eq + 1).trim();
+  let parsed: unknown = raw;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    /* a plain string */
+  }
+  return { ...previous, [key]: parsed };
+}
+
+function formatReturn(x: number | null): string {
+  return x === null ? '—' : x.toFixed(1);
+}
+
+export function registerTrainCommands(program: Command): void {
+  program
+    .command('train')
+    .description('train a policy with PPO on a registered env or an env module')
+    .option('--env <id>', 'registered env id (see `rewardlab envs`)')
+    .option('--env-module <file>', "module whose default export builds the env")
+    .option('--algo <name>', 'algorithm', 'ppo')
+    .option('--reward <spec>', 'reward spec: a preset name (lucy, sum, sparse, native) or a JSON file')
+    .option('--steps <n>', 'agent steps to train (default: the env preset, else 1e6)', positiveInt)
+    .option('--seed <n>', 'seed', nonNegativeInt, 0)
+    .option('--num-envs <n>', 'envs in the vector (default: the env preset, else 8)', positiveInt)
+    .option('--backend <name>', `tfjs backend: auto, ${BACKEND_NAMES.join(', ')}`, backendOption, 'auto' as BackendPreference)
+    .option('--out <dir>', 'run directory (checkpoints, final policy)')
+    .option('--hidden <sizes>', 'hidden layer widths, e.g. 64,64', sizes)
+    .option('--lr <rate>', 'learning rate', (v) => Number(v))
+    .option('--set <key=value>', 'any PPO hyperparameter (repeatable), e.g. --set gamma=0.995 --set entCoef=0.01', setting, {})
+    .option('--checkpoint-every <iterations>', 'save a checkpoint every N iterations', nonNegativeInt, 0)
+    .option('--resume <dir>', 'continue from a checkpoint directory')
+    .option('--no-preset', "ignore RL Zoo's tuned hyperparameters for the env")
+    .option('--json', 'print the result as one JSON object on the last stdout line')
+    .action(async (opts: { env?: string; envModule?: string; algo: string; reward?: string; steps?: number; seed: number; numEnvs?: number; backend: BackendPreference; out?: string; hidden?: number[]; lr?: number; set: Record<string, unknown>; checkpointEvery: number; resume?: string; preset: boolean; json?: boolean }) => {
+      const ppo: PpoConfigInput = { ...(opts.set as PpoConfigInput), ...(opts.hidden ? { hiddenSizes: opts.hidden } : {}), ...(opts.lr !== undefined ? { learningRate: opts.lr } : {}) };
+      let bar: ReturnType<typeof progressBar> | null = null;
+      const result = await train({
+        env: opts.env,
+        envModule: opts.envModule,
+        algo: opts.algo,
+        steps: opts.steps,
+        seed: opts.seed,
+        numEnvs: opts.numEnvs,
+        backend: opts.backend,
+        out: opts.out,
+        ppo,
+        checkpointEvery: opts.checkpointEvery,
+        resume: opts.resume,
+        usePreset: opts.preset,
+        ...(opts.reward ? { reward: opts.reward } : {}),
+        onIteration: (m: IterationMetrics) => {
+          if (!bar) bar = progressBar('train', Math.max(m.step, opts.steps ?? m.step));
+          const total = (bar as unknown as { getTotal(): number }).getTotal();
+          if (m.step > total) bar.setTotal(m.step);
+          bar.update(m.step, { info: `${Math.round(m.stepsPerSecond)} steps/s | mean return ${formatReturn(m.meanReturn)} | entropy ${m.entropy.toFixed(3)} | ETA {eta_formatted}` });
+        },
+      });
+      (bar as ReturnType<typeof progressBar> | null)?.stop();
+      emitResult(result, opts, (r: TrainResult) => `${r.env}: ${r.steps} steps in ${r.wallSeconds.toFixed(1)} s on ${r.backend}; final mean return ${formatReturn(r.finalMeanReturn)}; policy in ${r.policyDir}`);
+    });
+
+  program
+    .command('eval')
+    .description('run a saved policy for some episodes')
+    .requiredOption('--policy <dir>', 'policy directory (policy.json, model.json, weights.bin)')
+    .option('--env <id>', 'env id (default: the one the policy was trained on)')
+    .option('--episodes <n>', 'episodes', positiveInt, 10)
+    .option('--seed <n>', 'seed', nonNegativeInt, 0)
+    .option('--stochastic', 'sample actions instead of taking the most likely one')
+    .option('--backend <name>', 'tfjs backend', backendOption, 'auto' as BackendPreference)
+    .option('--json', 'print the result as one JSON object on the last stdout line')
+    .action(async (opts: { policy: string; env?: string; episodes: number; seed: number; stochastic?: boolean; backend: BackendPreference; json?: boolean }) => {
+      const result = await evaluate({ policy: opts.policy, env: opts.env, episodes: opts.episodes, seed: opts.seed, deterministic: !opts.stochastic, backend: opts.backend });
+      emitResult(result, opts, (r: EvalResult) => `${r.env}: mean return ${r.meanReturn.toFixed(2)} ± ${r.stdReturn.toFixed(2)} over ${r.episodes} episodes (mean length ${r.meanLength.toFixed(1)})`);
+    });
+}
+
+/** `rewardlab bench train`, attached to the `bench` command group. */
+export function registerTrainBench(bench: Command): void {
+  bench
+    .command('train')
+    .description('PPO throughput: end-to-end agent steps/s, update samples/s and GFLOP/s against the same backend’s matmul rate')
+    .option('--env <id>', 'env id', 'CartPole-v1')
+    .option('--backend <name>', 'tfjs backend', backendOption, 'auto' as BackendPreference)
+    .option('--hidden <sizes>', 'hidden layer widths', sizes, [256, 256])
+    .option('--minibatch <n>', 'minibatch size of the timed updates (default 4096; 16384 on webgpu)', positiveInt)
+    .option('--updates <n>', 'timed minibatch updates', positiveInt, 5)
+    .option('--train-steps <n>', 'agent steps of the end-to-end measurement', positiveInt)
+    .option('--num-envs <n>', 'envs in the vector', positiveInt)
+    .option('--json', 'print the result as one JSON object on the last stdout line')
+    .action(async (opts: { env: string; backend: BackendPreference; hidden: number[]; minibatch?: number; updates: number; trainSteps?: number; numEnvs?: number; json?: boolean }) => {
+      const result = await benchTrain({ env: opts.env, backend: opts.backend, hiddenSizes: opts.hidden, minibatchSize: opts.minibatch, updates: opts.updates, trainSteps: opts.trainSteps, numEnvs: opts.numEnvs });
+      emitResult(result, opts, (r: TrainBenchResult) =>
+        `${r.env} on ${r.backend}: ${Math.round(r.agentStepsPerSec)} agent steps/s end to end; update ${Math.round(r.updateSamplesPerSec)} samples/s = ${r.updateGflops.toFixed(1)} GFLOP/s, matmul ${r.matmulGflops.toFixed(1)} GFLOP/s, efficiency ${r.efficiency.toFixed(2)}`,
+      );
+    });
+}
