@@ -27,6 +27,9 @@ export interface CarState {
   boost: number;
   onGround: boolean;
   demolished: boolean;
+  /** Reported by the env's `getState`; no term reads it. */
+  supersonic?: boolean;
+  hasFlip?: boolean;
 }
 
 export interface CarballState {
@@ -111,6 +114,8 @@ const carSchema = z.strictObject({
   boost: z.number().min(0).max(100),
   onGround: z.boolean(),
   demolished: z.boolean(),
+  supersonic: z.boolean().optional(),
+  hasFlip: z.boolean().optional(),
 });
 
 /** The DESIGN.md "Carball state" JSON shape, for `rewardlab reward eval` lines and state setters. */

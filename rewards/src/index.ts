@@ -9,3 +9,4 @@ export * from './spec';
 export * from './reward';
 export * from './wrapper';
 export * from './transforms';
+export * from './distances';

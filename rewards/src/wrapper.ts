@@ -40,6 +40,17 @@ function eventsOf(info: Record<string, unknown>, numSlots: number): (Record<stri
   return out;
 }
 
+/** What reward terms see of an env after reset or step: a copy of the raw env's carball state, else of the observations. */
+export function rewardStateOf(env: AnyEnv, obs: Observation | Observation[]): RewardState {
+  const raw = env instanceof Wrapper ? env.unwrapped : env;
+  if (hasState(raw)) {
+    const s = raw.getState();
+    if (!isCarballState(s)) throw new TypeError(`${env.id}: getState() did not return a carball state`);
+    return cloneCarballState(s);
+  }
+  return Array.isArray(obs) ? obs.map(copyObservation) : copyObservation(obs);
+}
+
 export interface WithRewardOptions {
   /** Overrides the spec's shaping γ (pass the learner's γ for Ng et al.'s policy invariance with γ < 1). */
   gamma?: number;
@@ -64,12 +75,7 @@ export class RewardWrapper extends Wrapper {
   }
 
   private stateAfter(obs: Observation | Observation[]): RewardState {
-    if (hasState(this.raw)) {
-      const s = this.raw.getState();
-      if (!isCarballState(s)) throw new TypeError(`${this.id}: getState() did not return a carball state`);
-      return cloneCarballState(s);
-    }
-    return Array.isArray(obs) ? obs.map(copyObservation) : copyObservation(obs);
+    return rewardStateOf(this.raw, obs);
   }
 
   override reset(params?: ResetParams): MaybePromise<AnyReset> {
