@@ -16,7 +16,7 @@
 import { isMultiAgent, numAgentsOf, Rng, sampleSpace, type AnyEnv, type MultiAgentStepResult, type StepResult } from '@rewardlab/sim';
 import { isCarballState } from './carball';
 import { RewardFunction } from './reward';
-import type { RewardSpec } from './spec';
+import type { RewardSpecLike } from './spec';
 import type { Transition } from './terms';
 import { rewardStateOf } from './wrapper';
 
@@ -56,14 +56,14 @@ export interface DistanceOptions {
   seed?: number;
 }
 
-function rewardFunctionFor(spec: RewardSpec | string, transitions: readonly Transition[]): RewardFunction {
+function rewardFunctionFor(spec: RewardSpecLike, transitions: readonly Transition[]): RewardFunction {
   if (transitions.length === 0) throw new RangeError('reward distances need at least one transition');
   const first = transitions[0]!;
   return new RewardFunction(spec, { numSlots: first.actions.length, domain: isCarballState(first.next) ? 'carball' : 'generic' });
 }
 
 /** EPIC's canonicalised reward for every (transition, slot), transition-major. */
-export function canonicalizeReward(spec: RewardSpec | string, transitions: readonly Transition[], options: DistanceOptions = {}): Float64Array {
+export function canonicalizeReward(spec: RewardSpecLike, transitions: readonly Transition[], options: DistanceOptions = {}): Float64Array {
   const reward = rewardFunctionFor(spec, transitions);
   const gamma = options.gamma ?? reward.gamma;
   const m = options.canonicalSamples ?? 128;
@@ -133,16 +133,16 @@ export function normalizedL2Distance(x: ArrayLike<number>, y: ArrayLike<number>)
   return 0.5 * Math.sqrt(d);
 }
 
-export function epic(specA: RewardSpec | string, specB: RewardSpec | string, transitions: readonly Transition[], options: DistanceOptions = {}): number {
+export function epic(specA: RewardSpecLike, specB: RewardSpecLike, transitions: readonly Transition[], options: DistanceOptions = {}): number {
   return rewardDistances(specA, specB, transitions, options).epic;
 }
 
-export function starc(specA: RewardSpec | string, specB: RewardSpec | string, transitions: readonly Transition[], options: DistanceOptions = {}): number {
+export function starc(specA: RewardSpecLike, specB: RewardSpecLike, transitions: readonly Transition[], options: DistanceOptions = {}): number {
   return rewardDistances(specA, specB, transitions, options).starc;
 }
 
 /** Both distances from one canonicalisation of each spec (same draws for both). */
-export function rewardDistances(specA: RewardSpec | string, specB: RewardSpec | string, transitions: readonly Transition[], options: DistanceOptions = {}): { epic: number; starc: number } {
+export function rewardDistances(specA: RewardSpecLike, specB: RewardSpecLike, transitions: readonly Transition[], options: DistanceOptions = {}): { epic: number; starc: number } {
   const gamma = options.gamma ?? rewardFunctionFor(specA, transitions).gamma;
   const a = canonicalizeReward(specA, transitions, { ...options, gamma });
   const b = canonicalizeReward(specB, transitions, { ...options, gamma });

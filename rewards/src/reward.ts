@@ -23,6 +23,7 @@ import {
   RewardSpecError,
   type RewardNodeSpec,
   type RewardSpec,
+  type RewardSpecLike,
 } from './spec';
 import { TERMS, type StateFunction, type Transition, type TransitionFunction, type RewardState } from './terms';
 
@@ -121,7 +122,7 @@ export class RewardFunction {
   private current: Record<string, Float64Array> = {};
 
   constructor(
-    spec: RewardSpec | string,
+    spec: RewardSpecLike,
     readonly options: RewardFunctionOptions,
   ) {
     this.spec = typeof spec === 'string' ? parseRewardSpec(spec) : parseRewardSpec(spec);

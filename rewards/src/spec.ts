@@ -56,6 +56,22 @@ export type ReturnTransformSpec =
   | { type: 'delta' }
   | { type: 'normalize'; clip: number; epsilon: number };
 
+/** What users write: a RewardSpec with the defaults left out (parseRewardSpec fills them in). */
+export interface RewardSpecInput {
+  gamma?: number;
+  teamSpirit?: number;
+  components: Record<string, RewardNodeSpec>;
+  transforms?: ReturnTransformInput[];
+  description?: string;
+}
+export type ReturnTransformInput =
+  | { type: 'minForm'; temperature?: number }
+  | { type: 'clip'; eta?: number }
+  | { type: 'delta' }
+  | { type: 'normalize'; clip?: number; epsilon?: number };
+/** A spec, its JSON input, a preset name, a file path or a JSON string. */
+export type RewardSpecLike = RewardSpec | RewardSpecInput | string;
+
 export interface RewardSpec {
   /** Discount of the potential shaping γ·Φ(s′) − Φ(s) (Lucy-SKG used 1). */
   gamma: number;

@@ -8,7 +8,7 @@
  * ended there).
  */
 import { RunningMeanStd } from '@rewardlab/sim';
-import { parseRewardSpec, type ReturnTransformSpec, type RewardSpec } from './spec';
+import { parseRewardSpec, type ReturnTransformSpec, type RewardSpecLike } from './spec';
 
 export interface RewardTransform {
   readonly name: string;
@@ -138,7 +138,7 @@ export function createReturnTransform(spec: ReturnTransformSpec, gamma: number):
 }
 
 /** The spec's return transforms, in order (none: an empty list). `gamma` is the learner's discount. */
-export function createReturnTransforms(spec: RewardSpec | string | null | undefined, options: { gamma: number }): RewardTransform[] {
+export function createReturnTransforms(spec: RewardSpecLike | null | undefined, options: { gamma: number }): RewardTransform[] {
   if (spec === null || spec === undefined) return [];
   // A spec with only transforms (no components) is fine here: the learner needs nothing else.
   const parsed = typeof spec === 'object' && !('components' in spec) ? parseRewardSpec({ ...(spec as object), components: { native: { term: 'native' } } }) : parseRewardSpec(spec);

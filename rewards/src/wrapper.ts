@@ -10,7 +10,7 @@
 import { isMultiAgent, mapMaybe, numAgentsOf, Wrapper, type AnyEnv, type MaybePromise, type MultiAgentResetResult, type MultiAgentStepResult, type Observation, type ResetParams, type ResetResult, type StepResult } from '@rewardlab/sim';
 import { cloneCarballState, isCarballState, type CarballState } from './carball';
 import { RewardFunction, type RewardDomain } from './reward';
-import type { RewardSpec } from './spec';
+import type { RewardSpecLike } from './spec';
 import type { RewardState } from './terms';
 
 /** The raw env of a carball-like env exposes its state. */
@@ -66,7 +66,7 @@ export class RewardWrapper extends Wrapper {
   private readonly raw: AnyEnv;
   private prevState: RewardState = null;
 
-  constructor(env: AnyEnv, spec: RewardSpec | string, options: WithRewardOptions = {}) {
+  constructor(env: AnyEnv, spec: RewardSpecLike, options: WithRewardOptions = {}) {
     super(env);
     this.multi = isMultiAgent(env);
     this.numSlots = numAgentsOf(env);
@@ -110,6 +110,6 @@ export class RewardWrapper extends Wrapper {
  * Wraps an env so that its reward is the spec's total, with `info.rewardComponents` (component name →
  * one value per agent slot) on every step. Works on any env; carball terms need a carball env.
  */
-export function withReward<E extends AnyEnv>(env: E, spec: RewardSpec | string, options: WithRewardOptions = {}): E {
+export function withReward<E extends AnyEnv>(env: E, spec: RewardSpecLike, options: WithRewardOptions = {}): E {
   return new RewardWrapper(env, spec, options) as unknown as E;
 }

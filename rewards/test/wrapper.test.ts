@@ -25,7 +25,7 @@ class ScriptedCarball implements MultiAgentEnv<number> {
     this.t = 0;
     return { obs: [new Float32Array(2), new Float32Array(2)], info: {} };
   }
-  step(): MultiAgentStepResult {
+  step(_actions: readonly number[]): MultiAgentStepResult {
     this.t += 1;
     this.s.ball.pos[1] += 1200;
     this.s.cars[0]!.pos[1] += 900;
@@ -64,7 +64,7 @@ describe('withReward', () => {
     const env = withReward(await makeEnv<Env>('Pendulum-v1'), { gamma: 0.9, components: { native: { term: 'native' }, upright: { term: 'observation', index: 0, potential: true, weight: 2 } } });
     let prev = (env.reset({ seed: 1 }) as { obs: Float32Array }).obs;
     for (let i = 0; i < 3; i++) {
-      const r = (await env.step(Float32Array.of(1))) as { obs: Float32Array; reward: number; info: { rewardComponents: Record<string, number[]> } };
+      const r = (await env.step(Float32Array.of(1))) as unknown as { obs: Float32Array; reward: number; info: { rewardComponents: Record<string, number[]> } };
       expect(r.info.rewardComponents.upright![0]).toBeCloseTo(2 * (0.9 * r.obs[0]! - prev[0]!), 6);
       expect(r.reward).toBeCloseTo(r.info.rewardComponents.native![0]! + r.info.rewardComponents.upright![0]!, 12);
       prev = r.obs;
