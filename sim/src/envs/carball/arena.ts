@@ -73,9 +73,10 @@ export const CAR_MODEL = {
   /** A car counts as on the ground while its origin is this close to rest height and it is upright. */
   groundToleranceUu: 4,
   groundMinUpZ: 0.7,
-  /** Contact distance for touches (ball to hitbox) and demos (hitbox centres). */
+  /** Contact distance for touches (ball to hitbox) and car–car contacts. */
   touchToleranceUu: 4,
-  demoDistanceUu: 110,
+  /** Cars whose origins are closer than this are checked for contact (demolitions). */
+  demoCandidateDistanceUu: 250,
 } as const;
 
 export interface BoostPad {

@@ -48,6 +48,7 @@ export class CarballWorld {
   private world: RapierTypes.World | null = null;
   private ballBodies: RapierTypes.RigidBody[] = [];
   private carBodies: RapierTypes.RigidBody[] = [];
+  private carColliders: RapierTypes.Collider[] = [];
   private readonly arenaOffsetX: Float64Array;
   private readonly arenaOffsetY: Float64Array;
 
@@ -82,6 +83,9 @@ export class CarballWorld {
   private readonly powerslide: Float64Array;
   private readonly boostTime: Float64Array;
   private readonly touchingBall: Uint8Array;
+  /** Supersonic flag and velocity before the current tick's Rapier step (a collision slows the car within it). */
+  private readonly supersonicBefore: Uint8Array;
+  private readonly velBefore: Float64Array;
   /** Current controls, NUM_CONTROLS per car. */
   readonly controls: Float32Array;
   /** Event counts since the last `clearEvents`, NUM_EVENTS per car (order of CARBALL_EVENT_NAMES). */
@@ -144,6 +148,8 @@ export class CarballWorld {
     this.powerslide = f(nc);
     this.boostTime = f(nc);
     this.touchingBall = new Uint8Array(nc);
+    this.supersonicBefore = new Uint8Array(nc);
+    this.velBefore = f(3 * nc);
     this.controls = new Float32Array(NUM_CONTROLS * nc);
     this.events = f(NUM_EVENTS * nc);
     this.tick = f(numArenas);
@@ -181,6 +187,7 @@ export class CarballWorld {
     const { ball, car } = CARBALL;
     this.ballBodies = [];
     this.carBodies = [];
+    this.carColliders = [];
     for (let a = 0; a < this.numArenas; a++) {
       const ox = this.arenaOffsetX[a]!, oy = this.arenaOffsetY[a]!;
       for (const b of boxes) {
@@ -203,7 +210,7 @@ export class CarballWorld {
         const body = world.createRigidBody(R.RigidBodyDesc.dynamic().setTranslation(ox, oy, car.restHeight).setCanSleep(false));
         const [hx, hy, hz] = car.hitbox;
         const [dx, dy, dz] = CAR_MODEL.hitboxOffset;
-        world.createCollider(
+        const collider = world.createCollider(
           R.ColliderDesc.cuboid(hx / 2, hy / 2, hz / 2)
             .setTranslation(dx, dy, dz)
             .setMass(car.mass)
@@ -214,6 +221,7 @@ export class CarballWorld {
           body,
         );
         this.carBodies.push(body);
+        this.carColliders.push(collider);
       }
     }
   }
@@ -415,6 +423,8 @@ export class CarballWorld {
         } else this.drive(g);
       }
     }
+    this.supersonicBefore.set(this.carSupersonic);
+    this.velBefore.set(this.carVel);
     this.world!.step();
     for (let a = 0; a < this.numArenas; a++) {
       this.readBall(a);
@@ -713,14 +723,16 @@ export class CarballWorld {
     // Demolitions: a supersonic car running into an opponent's hitbox.
     for (let c = 0; c < nc; c++) {
       const g = a * nc + c;
-      if (this.carDemolished[g] || !this.carSupersonic[g]) continue;
+      if (this.carDemolished[g] || !this.supersonicBefore[g]) continue;
       const team = c < this.teamSize ? 0 : 1;
       for (let o = team === 0 ? this.teamSize : 0; o < (team === 0 ? nc : this.teamSize); o++) {
         const h = a * nc + o;
         if (this.carDemolished[h]) continue;
         const dx = this.carPos[3 * h]! - this.carPos[3 * g]!, dy = this.carPos[3 * h + 1]! - this.carPos[3 * g + 1]!, dz = this.carPos[3 * h + 2]! - this.carPos[3 * g + 2]!;
-        if (dx * dx + dy * dy + dz * dz > CAR_MODEL.demoDistanceUu ** 2) continue;
-        if (dx * this.carVel[3 * g]! + dy * this.carVel[3 * g + 1]! + dz * this.carVel[3 * g + 2]! <= 0) continue;
+        if (dx * dx + dy * dy + dz * dz > CAR_MODEL.demoCandidateDistanceUu ** 2) continue;
+        if (dx * this.velBefore[3 * g]! + dy * this.velBefore[3 * g + 1]! + dz * this.velBefore[3 * g + 2]! <= 0) continue;
+        // Close and approaching: ask Rapier whether the two hitboxes are actually in contact.
+        if (!this.inContact(this.carColliders[g]!, this.carColliders[h]!)) continue;
         this.setDemolished(h, true);
         this.respawnTimer[h] = CARBALL.demoRespawnSeconds;
         set3(this.carVel, h, 0, 0, 0);
@@ -728,10 +740,25 @@ export class CarballWorld {
         this.carOnGround[h] = 0;
         this.carSupersonic[h] = 0;
         this.touchingBall[h] = 0;
+        // The victim vanishes: the attacker keeps the velocity the contact took from it within this tick.
+        set3(this.carVel, g, this.velBefore[3 * g]!, this.velBefore[3 * g + 1]!, this.velBefore[3 * g + 2]!);
+        this.carBodies[g]!.setLinvel(this.vec(this.carVel[3 * g]!, this.carVel[3 * g + 1]!, this.carVel[3 * g + 2]!), true);
+        this.carSupersonic[g] = 1;
         this.events[NUM_EVENTS * g + EV.demo]! += 1;
         this.events[NUM_EVENTS * h + EV.demoed]! += 1;
       }
     }
+  }
+
+  private contactFound = false;
+  private readonly contactCallback = (manifold: RapierTypes.TempContactManifold): void => {
+    for (let i = 0; i < manifold.numContacts(); i++) if (manifold.contactDist(i) <= CAR_MODEL.touchToleranceUu) this.contactFound = true;
+  };
+
+  private inContact(c1: RapierTypes.Collider, c2: RapierTypes.Collider): boolean {
+    this.contactFound = false;
+    this.world!.contactPair(c1, c2, this.contactCallback);
+    return this.contactFound;
   }
 
   private onTouch(a: number, c: number, g: number, dx: number, dy: number, dz: number, fx: number, fy: number, fz: number): void {
