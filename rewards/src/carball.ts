@@ -4,56 +4,10 @@
  */
 import { z } from 'zod';
 
-// TODO: import from @rewardlab/sim once carball lands (sim/src/envs/carball/state.ts is the source of truth;
-// these are type-only copies of CarballState and CarballEvents, kept field for field identical).
-export type Vec3 = [number, number, number];
-export type Quat = [number, number, number, number];
-
-export interface BallState {
-  pos: Vec3;
-  vel: Vec3;
-  angVel: Vec3;
-}
-
-export interface CarState {
-  id: number;
-  team: 0 | 1;
-  pos: Vec3;
-  vel: Vec3;
-  angVel: Vec3;
-  /** Orientation as a unit quaternion (x, y, z, w). */
-  quat: Quat;
-  /** 0–100. */
-  boost: number;
-  onGround: boolean;
-  demolished: boolean;
-  /** Reported by the env's `getState`; no term reads it. */
-  supersonic?: boolean;
-  hasFlip?: boolean;
-}
-
-export interface CarballState {
-  tick: number;
-  score: [number, number];
-  ball: BallState;
-  /** In agent-slot order: all of team 0, then all of team 1. */
-  cars: CarState[];
-}
-
-export interface CarballEvents {
-  goal: number;
-  teamGoal: number;
-  concede: number;
-  touch: number;
-  shot: number;
-  save: number;
-  demo: number;
-  demoed: number;
-  /** Boost gained from pads (0–100 scale). */
-  boostPickup: number;
-}
-
-export const CARBALL_EVENT_NAMES = ['goal', 'teamGoal', 'concede', 'touch', 'shot', 'save', 'demo', 'demoed', 'boostPickup'] as const satisfies readonly (keyof CarballEvents)[];
+import type { CarballState, Vec3, Quat } from '@rewardlab/sim';
+export type { BallState, CarState, CarballEvents, CarballState, Quat, Vec3 } from '@rewardlab/sim';
+export { CARBALL_EVENT_NAMES } from '@rewardlab/sim';
+import { CARBALL_EVENT_NAMES } from '@rewardlab/sim';
 
 /** RLGym's `common_values` (REFERENCES.md §1): the constants the reward formulas are written against. */
 export const RLGYM = {

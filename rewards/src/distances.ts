@@ -78,8 +78,10 @@ export function canonicalizeReward(spec: RewardSpecLike, transitions: readonly T
     for (let s = 0; s < n; s++) e3[s]! += r[s]! / m;
   }
   const out = new Float64Array(transitions.length * n);
+  let rawSquares = 0;
   transitions.forEach((t, i) => {
     const r = reward.evaluate({ ...t, nativeReward: null, terminated: false }).total;
+    for (let s = 0; s < n; s++) rawSquares += r[s]! ** 2;
     const e1 = new Float64Array(n);
     const e2 = new Float64Array(n);
     for (const draw of draws) {
@@ -92,6 +94,10 @@ export function canonicalizeReward(spec: RewardSpecLike, transitions: readonly T
     }
     for (let s = 0; s < n; s++) out[i * n + s] = r[s]! + gamma * e1[s]! - e2[s]! - gamma * e3[s]!;
   });
+  // A reward that canonicalises to (numerically) nothing — a constant, or pure shaping — is the zero reward.
+  let squares = 0;
+  for (const x of out) squares += x * x;
+  if (Math.sqrt(squares) <= 1e-9 * Math.sqrt(rawSquares)) out.fill(0);
   return out;
 }
 

@@ -78,6 +78,18 @@ export class RewardWrapper extends Wrapper {
     return rewardStateOf(this.raw, obs);
   }
 
+  /** The previous state (what the next step's terms compare against) travels in env snapshots, as JSON. */
+  protected override ownSnapshot(): unknown {
+    const toJson = (x: unknown): unknown => (x instanceof Float32Array ? { float32: Array.from(x) } : Array.isArray(x) ? x.map(toJson) : x);
+    return { prevState: toJson(this.prevState) };
+  }
+  protected override restoreOwn(own: unknown): void {
+    const fromJson = (x: unknown): unknown =>
+      Array.isArray(x) ? x.map(fromJson) : x && typeof x === 'object' && Array.isArray((x as { float32?: unknown }).float32) ? Float32Array.from((x as { float32: number[] }).float32) : x;
+    const prev = (own as { prevState?: unknown } | null)?.prevState;
+    this.prevState = prev === undefined ? null : isCarballState(prev) ? cloneCarballState(prev) : fromJson(prev);
+  }
+
   override reset(params?: ResetParams): MaybePromise<AnyReset> {
     return mapMaybe(super.reset(params), (r) => {
       this.prevState = this.stateAfter(r.obs);

@@ -106,3 +106,20 @@ describe('withReward', () => {
     expect(c.concede).toEqual([expect.closeTo(3, 12), expect.closeTo(-3, 12)]);
   });
 });
+
+describe('withReward snapshots', () => {
+  it('a restored env pays the same shaped rewards as the original (the previous state travels in the snapshot)', async () => {
+    const spec = { gamma: 0.9, components: { native: { term: 'native' }, phi: { term: 'observation', index: 1, potential: true } } };
+    const a = withReward(await makeEnv<Env>('Pendulum-v1'), spec);
+    a.reset({ seed: 5 });
+    await a.step(Float32Array.of(0.5));
+    const snap = JSON.parse(JSON.stringify((a as unknown as { getSnapshot(): unknown }).getSnapshot()));
+    const b = withReward(await makeEnv<Env>('Pendulum-v1'), spec);
+    b.reset({ seed: 99 });
+    (b as unknown as { setSnapshot(s: unknown): void }).setSnapshot(snap);
+    const ra = await a.step(Float32Array.of(-1));
+    const rb = await b.step(Float32Array.of(-1));
+    expect(rb.reward).toBe(ra.reward);
+    expect(rb.info.rewardComponents).toEqual(ra.info.rewardComponents);
+  });
+});
