@@ -3,6 +3,7 @@ import { registerEnvCommands } from './envs';
 import { registerBenchCommands } from './bench';
 import { registerDemoCommand } from './demo';
 import { registerTrainBench, registerTrainCommands } from './train';
+import { registerRewardCommands } from './reward';
 import { reportError } from './output';
 
 export function buildProgram(): Command {
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerEnvCommands(program);
   registerBenchCommands(program);
   registerDemoCommand(program);
+  registerRewardCommands(program);
   registerTrainCommands(program);
   const bench = program.commands.find((c) => c.name() === 'bench');
   if (bench) registerTrainBench(bench);
