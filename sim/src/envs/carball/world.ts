@@ -32,6 +32,12 @@ const NUM_PADS = BOOST_PADS.length;
 /** Spacing between arena origins (uu): arena plus thick walls plus a margin. */
 const ARENA_SPACING_X = 2 * (CARBALL.arena.sideWallX + 1200);
 const ARENA_SPACING_Y = 2 * (CARBALL.goal.netBackY + 1200);
+// Boost pads as flat arrays for the per-tick pickup test.
+const PAD_X = Float64Array.from(BOOST_PADS, (p) => p.x);
+const PAD_Y = Float64Array.from(BOOST_PADS, (p) => p.y);
+const PAD_R2 = Float64Array.from(BOOST_PADS, (p) => (p.big ? PAD_RADIUS_UU.big : PAD_RADIUS_UU.small) ** 2);
+const PAD_TOP_Z = Float64Array.from(BOOST_PADS, (p) => p.z + PAD_HEIGHT_UU);
+const PAD_MAX_Z = Math.max(...PAD_TOP_Z);
 /** Boost that cars spawn with (RLGym's default state gives 0.33 of the tank). */
 export const SPAWN_BOOST = 100 / 3;
 
@@ -182,8 +188,15 @@ export class CarballWorld {
     const world = new R.World({ x: 0, y: 0, z: CARBALL.gravityZ });
     world.timestep = DT;
     world.lengthUnit = 100; // uu are centimetres
+    const iters = Number(process.env.CARBALL_ITERS ?? 0);
+    if (iters) world.numSolverIterations = iters;
+    const pgs = Number(process.env.CARBALL_PGS ?? 0);
+    if (pgs) world.numInternalPgsIterations = pgs;
     this.world = world;
     const boxes = arenaBoxes();
+    // Floor and ceiling: one half-space each, shared by all arenas.
+    world.createCollider(new R.ColliderDesc(new R.HalfSpace({ x: 0, y: 0, z: 1 })).setRestitution(CARBALL.ball.restitution).setFriction(CARBALL.ball.friction));
+    world.createCollider(new R.ColliderDesc(new R.HalfSpace({ x: 0, y: 0, z: -1 })).setTranslation(0, 0, CARBALL.arena.ceilingZ).setRestitution(CARBALL.ball.restitution).setFriction(CARBALL.ball.friction));
     const { ball, car } = CARBALL;
     this.ballBodies = [];
     this.carBodies = [];
@@ -430,7 +443,7 @@ export class CarballWorld {
       this.readBall(a);
       for (let c = 0; c < nc; c++) {
         const g = a * nc + c;
-        if (!this.carDemolished[g]) this.readCar(g);
+        if (!this.carDemolished[g]) this.readCar(a, g);
       }
       this.tick[a]! += 1;
       if (this.frozen[a]) continue;
@@ -505,6 +518,8 @@ export class CarballWorld {
       wx = 0;
       wy = 0;
       if (uz < 0.9999) uprightYaw = yaw;
+      // Suspension stand-in: hold the origin at rest height (the step's gravity included), unless jumping.
+      if (!this.isJumping[g]) vz = (CARBALL.car.restHeight - this.carPos[3 * g + 2]!) / DT - CARBALL.gravityZ * DT;
       // Landed: jump and flip are available again.
       if (!this.isJumping[g]) {
         this.hasJumped[g] = 0;
@@ -663,8 +678,7 @@ export class CarballWorld {
     set3(this.ballAngVel, a, wx, wy, wz);
   }
 
-  private readCar(g: number): void {
-    const a = Math.floor(g / this.numCars);
+  private readCar(a: number, g: number): void {
     const body = this.carBodies[g]!;
     const p = body.translation();
     const r = body.rotation();
@@ -816,23 +830,22 @@ export class CarballWorld {
 
   private pads(a: number): void {
     const p0 = a * NUM_PADS;
-    for (let p = 0; p < NUM_PADS; p++) {
-      if (this.padTimer[p0 + p]! > 0) this.padTimer[p0 + p] = Math.max(0, this.padTimer[p0 + p]! - DT);
-    }
+    const timers = this.padTimer;
+    for (let p = p0; p < p0 + NUM_PADS; p++) if (timers[p]! > 0) timers[p] = Math.max(0, timers[p]! - DT);
     for (let c = 0; c < this.numCars; c++) {
       const g = a * this.numCars + c;
-      if (this.carDemolished[g] || this.carBoost[g]! >= 100) continue;
-      const x = this.carPos[3 * g]!, y = this.carPos[3 * g + 1]!, z = this.carPos[3 * g + 2]!;
+      const z = this.carPos[3 * g + 2]!;
+      if (this.carDemolished[g] || this.carBoost[g]! >= 100 || z > PAD_MAX_Z) continue;
+      const x = this.carPos[3 * g]!, y = this.carPos[3 * g + 1]!;
       for (let p = 0; p < NUM_PADS; p++) {
-        if (this.padTimer[p0 + p]! > 0) continue;
-        const pad = BOOST_PADS[p]!;
-        const dx = x - pad.x, dy = y - pad.y;
-        const r = pad.big ? PAD_RADIUS_UU.big : PAD_RADIUS_UU.small;
-        if (dx * dx + dy * dy > r * r || z > pad.z + PAD_HEIGHT_UU) continue;
+        if (timers[p0 + p]! > 0) continue;
+        const dx = x - PAD_X[p]!, dy = y - PAD_Y[p]!;
+        if (dx * dx + dy * dy > PAD_R2[p]! || z > PAD_TOP_Z[p]!) continue;
+        const big = BOOST_PADS[p]!.big;
         const before = this.carBoost[g]!;
-        this.carBoost[g] = Math.min(100, before + (pad.big ? CARBALL.boost.bigPadAmount : CARBALL.boost.smallPadAmount));
+        this.carBoost[g] = Math.min(100, before + (big ? CARBALL.boost.bigPadAmount : CARBALL.boost.smallPadAmount));
         this.events[NUM_EVENTS * g + EV.boostPickup]! += this.carBoost[g]! - before;
-        this.padTimer[p0 + p] = pad.big ? CARBALL.boost.bigRespawnSeconds : CARBALL.boost.smallRespawnSeconds;
+        timers[p0 + p] = big ? CARBALL.boost.bigRespawnSeconds : CARBALL.boost.smallRespawnSeconds;
       }
     }
   }
