@@ -161,9 +161,25 @@ export class RewardFunction {
       const isKrc = isKrcNode(node);
       label = isKrc ? 'krc' : 'sum';
       const children = (isKrc ? node.krc : (node as { sum: RewardNodeSpec[] }).sum).map((c, i) => this.compileNode(c, `${path}.${label}[${i}]`));
-      const combine = (values: number[]): number => (isKrc ? krc(values) : values.reduce((a, b) => a + b, 0));
-      base = { transition: (t, slot) => combine(children.map((c) => c.transition(t, slot))) };
-      if (children.every((c) => c.state)) base.state = (s, slot) => combine(children.map((c) => c.state!(s, slot)));
+      const values = new Array<number>(children.length).fill(0);
+      const combine = (): number => {
+        if (isKrc) return krc(values);
+        let total = 0;
+        for (const v of values) total += v;
+        return total;
+      };
+      base = {
+        transition: (t, slot) => {
+          for (let i = 0; i < children.length; i++) values[i] = children[i]!.transition(t, slot);
+          return combine();
+        },
+      };
+      if (children.every((c) => c.state)) {
+        base.state = (s, slot) => {
+          for (let i = 0; i < children.length; i++) values[i] = children[i]!.state!(s, slot);
+          return combine();
+        };
+      }
     } else if (isRefNode(node)) {
       label = `ref ${node.ref}`;
       const name = node.ref;
