@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { box, discrete, isMultiAgent, makeEnv, type Env, type MultiAgentEnv, type MultiAgentResetResult, type MultiAgentStepResult } from '@rewardlab/sim';
+import { box, checkEnv, discrete, isMultiAgent, makeEnv, type Env, type MultiAgentEnv, type MultiAgentResetResult, type MultiAgentStepResult } from '@rewardlab/sim';
 import { TERMS, withReward, type CarballState, type StateFunction } from '../src';
 import { car, state } from './helpers';
 
@@ -104,6 +104,33 @@ describe('withReward', () => {
     // Blue's team goal pays 10 and orange's concede −3; with τ = 0.3: r′ = 0.7·r + 0.3·mean(team) − mean(opponents).
     expect(c.goal).toEqual([expect.closeTo(10, 12), expect.closeTo(-10, 12)]);
     expect(c.concede).toEqual([expect.closeTo(3, 12), expect.closeTo(-3, 12)]);
+  });
+});
+
+describe('withReward conformance', () => {
+  it('a wrapped env passes the env checker (classic and carball)', async () => {
+    await expect(checkEnv(withReward(await makeEnv('CartPole-v1'), { components: { native: { term: 'native' }, pole: { term: 'observation', index: 2, potential: true } } }))).resolves.toBeTruthy();
+    await expect(checkEnv(withReward(await makeEnv('carball-1v1'), 'lucy'))).resolves.toBeTruthy();
+  });
+});
+
+describe('withReward on the carball env', () => {
+  it('a goal pays the lucy goal and concede components from the env\'s events, zero-sum under team spirit', async () => {
+    const env = withReward(await makeEnv<MultiAgentEnv>('carball-1v1'), 'lucy');
+    env.reset({ seed: 1 });
+    const raw = (env as unknown as { unwrapped: { getState(): CarballState; setState(s: CarballState): void } }).unwrapped;
+    const s = raw.getState();
+    s.ball.pos = [0, 4900, 93.15];
+    s.ball.vel = [0, 3000, 0]; // into orange's goal within a few steps
+    raw.setState(s);
+    let r: MultiAgentStepResult;
+    let steps = 0;
+    do r = (await env.step([0, 0])) as MultiAgentStepResult;
+    while (!r.terminated && ++steps < 10);
+    expect(r.terminated).toBe(true);
+    const c = r.info.rewardComponents as Record<string, number[]>;
+    expect(c.goal).toEqual([expect.closeTo(10, 9), expect.closeTo(-10, 9)]);
+    expect(c.concede).toEqual([expect.closeTo(3, 9), expect.closeTo(-3, 9)]);
   });
 });
 
