@@ -125,7 +125,7 @@ export class RewardFunction {
     spec: RewardSpecLike,
     readonly options: RewardFunctionOptions,
   ) {
-    this.spec = typeof spec === 'string' ? parseRewardSpec(spec) : parseRewardSpec(spec);
+    this.spec = parseRewardSpec(spec);
     this.gamma = options.gamma ?? this.spec.gamma;
     this.componentNames = Object.keys(this.spec.components);
     this.order = componentOrder(this.spec.components);

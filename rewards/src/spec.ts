@@ -91,6 +91,8 @@ export interface RewardSpecIssue {
   /** JSON path, e.g. `$.components.offensivePotential.krc[2].density`. */
   path: string;
   message: string;
+  /** The names that would have been valid there (terms, components, parameters), where that applies. */
+  validNames?: readonly string[];
 }
 
 /** A spec that does not validate; the message lists every issue with its JSON path. */
@@ -183,13 +185,13 @@ function parseNode(raw: unknown, path: string, componentNames: readonly string[]
     const name = raw.term;
     const def = typeof name === 'string' ? TERMS[name] : undefined;
     if (!def) {
-      issues.push({ path: `${path}.term`, message: `unknown term ${JSON.stringify(name)}; valid terms: ${TERM_NAMES.join(', ')}` });
+      issues.push({ path: `${path}.term`, message: `unknown term ${JSON.stringify(name)}; valid terms: ${TERM_NAMES.join(', ')}`, validNames: TERM_NAMES });
       return null;
     }
     const params = Object.fromEntries(Object.entries(raw).filter(([k]) => k !== 'term' && !COMMON_KEYS.includes(k)));
     const parsed = (def.params as z.ZodType).safeParse(params);
     const validKeys = Object.keys((def.params as unknown as z.ZodObject).shape ?? {});
-    if (!parsed.success) issues.push(...zodIssues(path, parsed.error, validKeys).map((i) => ({ ...i, message: `${i.message} (term ${def.name} takes: ${validKeys.join(', ') || 'no parameters'})`.replace(/ \(valid: [^)]*\)/, '') })));
+    if (!parsed.success) issues.push(...zodIssues(path, parsed.error, validKeys).map((i) => ({ ...i, validNames: validKeys, message: `${i.message} (term ${def.name} takes: ${validKeys.join(', ') || 'no parameters'})`.replace(/ \(valid: [^)]*\)/, '') })));
     else Object.assign(out, { term: def.name, ...(parsed.data as object) });
   } else if (kind === 'krc' || kind === 'sum') {
     const children = raw[kind];
@@ -199,7 +201,7 @@ function parseNode(raw: unknown, path: string, componentNames: readonly string[]
     if (extra.length) issues.push({ path, message: `unknown key ${extra.map((k) => JSON.stringify(k)).join(', ')} (valid: ${kind}, ${COMMON_KEYS.join(', ')})` });
   } else {
     const ref = raw.ref;
-    if (typeof ref !== 'string' || !componentNames.includes(ref)) issues.push({ path: `${path}.ref`, message: `unknown component ${JSON.stringify(ref)}; valid components: ${componentNames.join(', ')}` });
+    if (typeof ref !== 'string' || !componentNames.includes(ref)) issues.push({ path: `${path}.ref`, message: `unknown component ${JSON.stringify(ref)}; valid components: ${componentNames.join(', ')}`, validNames: componentNames });
     else out.ref = ref;
     const extra = Object.keys(raw).filter((k) => k !== 'ref' && !COMMON_KEYS.includes(k));
     if (extra.length) issues.push({ path, message: `unknown key ${extra.map((k) => JSON.stringify(k)).join(', ')} (valid: ref, ${COMMON_KEYS.join(', ')})` });
@@ -245,7 +247,7 @@ export function isStateFunction(node: RewardNodeSpec, components: Record<string,
   return isStateFunction(components[(node as RefNodeSpec).ref]!, components);
 }
 
-/** Terms every spec can name. */
+/** The presets parseRewardSpec accepts by name. */
 export const PRESET_NAMES = ['lucy', 'sum', 'sparse', 'native'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 

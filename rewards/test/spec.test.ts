@@ -76,6 +76,7 @@ describe('bad specs name the JSON path and the valid names', () => {
   it('an unknown term lists every valid term', () => {
     const err = specError({ components: { speed: { krc: [{ term: 'faceBall' }, { term: 'velocityPlayerToBal' }] } } });
     expect(err.issues[0]!.path).toBe('$.components.speed.krc[1].term');
+    expect(err.issues[0]!.validNames).toEqual(TERM_NAMES);
     expect(err.message).toContain('unknown term "velocityPlayerToBal"');
     for (const name of TERM_NAMES) expect(err.message).toContain(name);
   });
