@@ -38,6 +38,17 @@ const PAD_Y = Float64Array.from(BOOST_PADS, (p) => p.y);
 const PAD_R2 = Float64Array.from(BOOST_PADS, (p) => (p.big ? PAD_RADIUS_UU.big : PAD_RADIUS_UU.small) ** 2);
 const PAD_TOP_Z = Float64Array.from(BOOST_PADS, (p) => p.z + PAD_HEIGHT_UU);
 const PAD_MAX_Z = Math.max(...PAD_TOP_Z);
+interface RawVectorLike {
+  x: number;
+  y: number;
+  z: number;
+  free(): void;
+}
+interface RawBodySetLike {
+  rbSetLinvel(handle: number, v: RawVectorLike, wakeUp: boolean): void;
+  rbSetAngvel(handle: number, v: RawVectorLike, wakeUp: boolean): void;
+}
+
 /** Boost that cars spawn with (RLGym's default state gives 0.33 of the tank). */
 export const SPAWN_BOOST = 100 / 3;
 
@@ -113,6 +124,18 @@ export class CarballWorld {
 
   private readonly v3 = { x: 0, y: 0, z: 0 };
   private readonly q4 = { x: 0, y: 0, z: 0, w: 1 };
+  // Read targets: Rapier fills these instead of allocating a vector per read.
+  private readonly rp = { x: 0, y: 0, z: 0 };
+  private readonly rv = { x: 0, y: 0, z: 0 };
+  private readonly rw = { x: 0, y: 0, z: 0 };
+  private readonly rq = { x: 0, y: 0, z: 0, w: 1 };
+  /**
+   * One reusable wasm-side vector for velocity writes. Rapier's `setLinvel`/`setAngvel` build and free a
+   * wasm vector on every call (a finalization-registry round trip each, ~10% of a tick in profiles); its
+   * raw rigid-body set takes any raw vector, so we keep one and overwrite it. Falls back to the public
+   * setters if the bindings' internals ever change shape.
+   */
+  private rawVec: RawVectorLike | null = null;
 
   constructor(
     private readonly rapier: Rapier,
@@ -185,6 +208,8 @@ export class CarballWorld {
   rebuild(): void {
     const R = this.rapier;
     this.world?.free();
+    this.rawVec?.free();
+    this.rawVec = null;
     const world = new R.World({ x: 0, y: 0, z: CARBALL.gravityZ });
     world.timestep = DT;
     world.lengthUnit = 100; // uu are centimetres
@@ -237,9 +262,39 @@ export class CarballWorld {
         this.carColliders.push(collider);
       }
     }
+    const rawSet = (this.ballBodies[0] as unknown as { rawSet?: Partial<RawBodySetLike> }).rawSet;
+    if (typeof rawSet?.rbSetLinvel === 'function' && typeof rawSet.rbSetAngvel === 'function' && typeof R.VectorOps?.intoRaw === 'function') {
+      this.rawVec = R.VectorOps.intoRaw({ x: 0, y: 0, z: 0 }) as unknown as RawVectorLike;
+    }
+  }
+
+  private setLinvel(body: RapierTypes.RigidBody, x: number, y: number, z: number): void {
+    const raw = this.rawVec;
+    if (raw === null) {
+      body.setLinvel(this.vec(x, y, z), true);
+      return;
+    }
+    raw.x = x;
+    raw.y = y;
+    raw.z = z;
+    (body as unknown as { rawSet: RawBodySetLike }).rawSet.rbSetLinvel(body.handle, raw, true);
+  }
+
+  private setAngvel(body: RapierTypes.RigidBody, x: number, y: number, z: number): void {
+    const raw = this.rawVec;
+    if (raw === null) {
+      body.setAngvel(this.vec(x, y, z), true);
+      return;
+    }
+    raw.x = x;
+    raw.y = y;
+    raw.z = z;
+    (body as unknown as { rawSet: RawBodySetLike }).rawSet.rbSetAngvel(body.handle, raw, true);
   }
 
   free(): void {
+    this.rawVec?.free();
+    this.rawVec = null;
     this.world?.free();
     this.world = null;
   }
@@ -358,8 +413,8 @@ export class CarballWorld {
     set3(this.ballPrevPos, a, x, y, z);
     set3(this.ballPrevVel, a, vx, vy, vz);
     body.setTranslation(this.vec(x + this.arenaOffsetX[a]!, y + this.arenaOffsetY[a]!, z), true);
-    body.setLinvel(this.vec(vx, vy, vz), true);
-    body.setAngvel(this.vec(wx, wy, wz), true);
+    this.setLinvel(body, vx, vy, vz);
+    this.setAngvel(body, wx, wy, wz);
   }
 
   private placeCar(g: number, pos: readonly number[], vel: readonly number[], angVel: readonly number[], quat: readonly number[]): void {
@@ -376,8 +431,8 @@ export class CarballWorld {
     this.q4.z = this.carQuat[4 * g + 2]!;
     this.q4.w = this.carQuat[4 * g + 3]!;
     body.setRotation(this.q4, true);
-    body.setLinvel(this.vec(vel[0]!, vel[1]!, vel[2]!), true);
-    body.setAngvel(this.vec(angVel[0]!, angVel[1]!, angVel[2]!), true);
+    this.setLinvel(body, vel[0]!, vel[1]!, vel[2]!);
+    this.setAngvel(body, angVel[0]!, angVel[1]!, angVel[2]!);
     this.isJumping[g] = 0;
     this.jumpTime[g] = 0;
     this.hasJumped[g] = 0;
@@ -637,15 +692,15 @@ export class CarballWorld {
       this.q4.w = Math.cos(h);
       body.setRotation(this.q4, true);
     }
-    body.setLinvel(this.vec(vx, vy, vz), true);
-    body.setAngvel(this.vec(wx, wy, wz), true);
+    this.setLinvel(body, vx, vy, vz);
+    this.setAngvel(body, wx, wy, wz);
   }
 
   private readBall(a: number): void {
     const body = this.ballBodies[a]!;
-    const p = body.translation();
-    const v = body.linvel();
-    const w = body.angvel();
+    const p = body.translation(this.rp);
+    const v = body.linvel(this.rv);
+    const w = body.angvel(this.rw);
     const i = 3 * a;
     this.ballPrevPos[i] = this.ballPos[i]!;
     this.ballPrevPos[i + 1] = this.ballPos[i + 1]!;
@@ -663,7 +718,7 @@ export class CarballWorld {
       vx *= r;
       vy *= r;
       vz *= r;
-      body.setLinvel(this.vec(vx, vy, vz), true);
+      this.setLinvel(body, vx, vy, vz);
     }
     set3(this.ballVel, a, vx, vy, vz);
     let wx = w.x, wy = w.y, wz = w.z;
@@ -673,17 +728,17 @@ export class CarballWorld {
       wx *= r;
       wy *= r;
       wz *= r;
-      body.setAngvel(this.vec(wx, wy, wz), true);
+      this.setAngvel(body, wx, wy, wz);
     }
     set3(this.ballAngVel, a, wx, wy, wz);
   }
 
   private readCar(a: number, g: number): void {
     const body = this.carBodies[g]!;
-    const p = body.translation();
-    const r = body.rotation();
-    const v = body.linvel();
-    const w = body.angvel();
+    const p = body.translation(this.rp);
+    const r = body.rotation(this.rq);
+    const v = body.linvel(this.rv);
+    const w = body.angvel(this.rw);
     set3(this.carPos, g, p.x - this.arenaOffsetX[a]!, p.y - this.arenaOffsetY[a]!, p.z);
     this.carQuat[4 * g] = r.x;
     this.carQuat[4 * g + 1] = r.y;
@@ -696,7 +751,7 @@ export class CarballWorld {
       vx *= s;
       vy *= s;
       vz *= s;
-      body.setLinvel(this.vec(vx, vy, vz), true);
+      this.setLinvel(body, vx, vy, vz);
     }
     set3(this.carVel, g, vx, vy, vz);
     set3(this.carAngVel, g, w.x, w.y, w.z);
@@ -756,7 +811,7 @@ export class CarballWorld {
         this.touchingBall[h] = 0;
         // The victim vanishes: the attacker keeps the velocity the contact took from it within this tick.
         set3(this.carVel, g, this.velBefore[3 * g]!, this.velBefore[3 * g + 1]!, this.velBefore[3 * g + 2]!);
-        this.carBodies[g]!.setLinvel(this.vec(this.carVel[3 * g]!, this.carVel[3 * g + 1]!, this.carVel[3 * g + 2]!), true);
+        this.setLinvel(this.carBodies[g]!, this.carVel[3 * g]!, this.carVel[3 * g + 1]!, this.carVel[3 * g + 2]!);
         this.carSupersonic[g] = 1;
         this.events[NUM_EVENTS * g + EV.demo]! += 1;
         this.events[NUM_EVENTS * h + EV.demoed]! += 1;
@@ -803,7 +858,7 @@ export class CarballWorld {
         vz *= r;
       }
       set3(this.ballVel, a, vx, vy, vz);
-      this.ballBodies[a]!.setLinvel(this.vec(vx, vy, vz), true);
+      this.setLinvel(this.ballBodies[a]!, vx, vy, vz);
     }
     const ev = NUM_EVENTS * g;
     this.events[ev + EV.touch]! += 1;
