@@ -142,6 +142,24 @@ describe('carball: physics against REFERENCES.md', () => {
     expect(top).toBeGreaterThan(THROTTLE_TOP_SPEED - 15);
   });
 
+  it('a car hitting a ball at rest launches it by the contact plus the extra hit impulse', async () => {
+    const CAR_MASS = 180, BALL_MASS = 30, carSpeed = 1500;
+    // Car–ball restitution 0: both leave the contact at the common velocity; then the game's extra
+    // impulse adds relSpeed × factor(relSpeed), with factor 0.65 at 500 → 0.55 at 2300 (linear).
+    const common = (CAR_MASS * carSpeed) / (CAR_MASS + BALL_MASS);
+    const extra = carSpeed * (0.65 + ((0.55 - 0.65) * (carSpeed - 500)) / (2300 - 500));
+    const env = await carballEnv({ actionParser: 'continuous' });
+    env.reset({ seed: 0 });
+    env.setState(quietState({ x: 0, y: -400, yaw: Math.PI / 2, vel: [0, carSpeed, 0] }, { pos: [0, 0, BALL_REST_Z] }));
+    let touched = 0;
+    for (let t = 0; t < 3; t++) touched += (env.step([controls({ throttle: 1 }), IDLE]).info.agents as { events: { touch: number } }[])[0]!.events.touch;
+    expect(touched).toBe(1);
+    const ball = env.getState().ball;
+    expect(speedOf(ball.vel)).toBeGreaterThan(common + 0.5 * extra);
+    expect(speedOf(ball.vel)).toBeLessThan(common + extra + 50);
+    expect(ball.vel[1]).toBeGreaterThan(common); // mostly forward
+  });
+
   it('a jump lifts the car off the floor and gravity brings it back', async () => {
     const env = await carballEnv({ actionParser: 'continuous' });
     env.reset({ seed: 0 });

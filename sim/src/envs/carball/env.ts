@@ -21,7 +21,7 @@ import { advancedObsSize, writeAdvancedObs } from './obs';
 import type { Rapier } from './rapier';
 import { CARBALL, CARBALL_EVENT_NAMES, type CarballEvents, type CarballState } from './state';
 import { validateCarballState } from './validate';
-import { CarballWorld, NUM_CONTROLS, NUM_EVENTS } from './world';
+import { CarballWorld, DEFAULT_SOLVER_ITERATIONS, NUM_CONTROLS, NUM_EVENTS } from './world';
 
 /** Builds the state of a reset: from the env's RNG, for the match's team size. */
 export type CarballStateSetterFn = (rng: Rng, teamSize: number) => CarballState;
@@ -43,6 +43,8 @@ export const carballOptionsSchema = z
     /** End the episode on a goal (true) or restart from a kickoff and play on (false). */
     terminateOnGoal: z.boolean().default(true),
     stateSetter: stateSetterSchema.default('kickoff'),
+    /** Rapier solver iterations per tick (Rapier's default is 4; see DEFAULT_SOLVER_ITERATIONS). */
+    solverIterations: z.number().int().min(1).max(16).default(DEFAULT_SOLVER_ITERATIONS),
     /** Which Rapier build to load (the factory loads it; see rapier.ts). */
     rapier: z.enum(['simd', 'compat']).optional(),
   })
@@ -127,7 +129,7 @@ export class CarballEnv implements MultiAgentEnv {
     };
     const setter = this.options.stateSetter;
     if (typeof setter === 'object') validateCarballState(this.id, setter, this.teamSize);
-    this.world = new CarballWorld(rapier, { numArenas: 1, teamSize: this.teamSize });
+    this.world = new CarballWorld(rapier, { numArenas: 1, teamSize: this.teamSize, solverIterations: this.options.solverIterations });
     this.prevControls = new Float32Array(NUM_CONTROLS * this.world.numCars);
   }
 

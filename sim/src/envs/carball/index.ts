@@ -12,7 +12,7 @@ export { CAR_MODEL, BOOST_PADS, KICKOFF_SPAWNS, RESPAWN_SPAWNS, PAD_RADIUS_UU, e
 export { LOOKUP_TABLE, LOOKUP_TABLE_SIZE, CARBALL_ACTION_PARSERS, actionSpaceOf, parseAction, nearestLookupAction, type CarballActionParser } from './actions';
 export { advancedObsSize, writeAdvancedObs, POS_STD, ANG_STD } from './obs';
 export { CarballEnv, carballEnvId, carballAgentNames, carballOptionsSchema, type CarballOptions, type CarballStateSetter, type CarballStateSetterFn } from './env';
-export { CarballWorld, NUM_CONTROLS, SPAWN_BOOST, yawQuat } from './world';
+export { CarballWorld, DEFAULT_SOLVER_ITERATIONS, NUM_CONTROLS, SPAWN_BOOST, yawQuat, type CarballWorldOptions } from './world';
 export { CarballStateError, validateCarballState } from './validate';
 export { ballChaser, ballChaserControls, BALL_CHASER } from './ball-chaser';
 export { loadRapier, DEFAULT_RAPIER_FLAVOR, type Rapier, type RapierFlavor } from './rapier';

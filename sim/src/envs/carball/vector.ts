@@ -67,7 +67,7 @@ export class CarballVecEnv implements VecEnvLike {
     this.options = parseOptions(this.envId, 'option', carballOptionsSchema, envOptions);
     if (typeof this.options.stateSetter === 'object') validateCarballState(this.envId, this.options.stateSetter, this.options.teamSize);
     this.numEnvs = numEnvs;
-    this.world = new CarballWorld(rapier, { numArenas: numEnvs, teamSize: this.options.teamSize });
+    this.world = new CarballWorld(rapier, { numArenas: numEnvs, teamSize: this.options.teamSize, solverIterations: this.options.solverIterations });
     this.numAgents = this.world.numCars;
     this.numSlots = numEnvs * this.numAgents;
     this.parser = this.options.actionParser;
