@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ballChaser, ballChaserControls, CarballVecEnv, checkVecEnv, createCarballEnv, LOOKUP_TABLE_SIZE, Rng, type VecEnv } from '../src';
+import { carAt, controls, IDLE } from './carball-helpers';
 
 describe('CarballVecEnv: many arenas in one Rapier world', () => {
   it('passes checkVecEnv (flat buffers, rows in the space, next-step autoreset with final observations)', async () => {
@@ -85,5 +86,30 @@ describe('ball chaser', () => {
     }
     expect(touches).toBeGreaterThan(0);
     env.close();
+  });
+});
+
+/** Ball height and car position over 2 s of a ball drop and a straight drive, on one Rapier build. */
+export async function carballEnvForBuild(rapier: 'simd' | 'compat'): Promise<number[]> {
+  const env = await createCarballEnv({ rapier, actionParser: 'continuous', noTouchTimeoutSeconds: 0 });
+  env.reset({ seed: 0 });
+  env.setState({ tick: 0, score: [0, 0], ball: { pos: [0, 0, 800], vel: [0, 0, 0], angVel: [0, 0, 0] }, cars: [carAt(0, 0, -2500, -4000, Math.PI / 2, { boost: 50 }), carAt(1, 1, 3000, 3000, 0)] });
+  const out: number[] = [];
+  for (let t = 0; t < 30; t++) {
+    env.step([controls({ throttle: 1, boost: t < 10 ? 1 : 0 }), IDLE]);
+    const s = env.getState();
+    out.push(s.ball.pos[2], ...s.cars[0]!.pos);
+  }
+  env.close();
+  return out;
+}
+
+describe('Rapier builds', () => {
+  it('the SIMD and plain builds agree on a ball drop and a drive to float32 precision', async () => {
+    const trace = async (rapier: 'simd' | 'compat'): Promise<number[]> => carballEnvForBuild(rapier);
+    const simd = await trace('simd');
+    const compat = await trace('compat');
+    expect(simd.length).toBe(compat.length);
+    simd.forEach((x, i) => expect(Math.abs(x - compat[i]!)).toBeLessThan(0.01));
   });
 });
