@@ -13,7 +13,9 @@ try {
 }
 cli.runCli(process.argv).then(
   (code) => {
-    process.exitCode = code;
+    // Exit explicitly: native backends (Dawn's WebGPU instance, probed by --backend auto) can keep the
+    // event loop alive after the command is done. stdout/stderr are synchronous on pipes and files.
+    process.exit(code);
   },
   (err) => {
     process.stderr.write(`rewardlab: internal error: ${err && err.stack ? err.stack : err}\n`);

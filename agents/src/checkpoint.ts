@@ -75,7 +75,9 @@ function toLayersModel(policy: ActorCritic): tf.LayersModel {
     return h;
   };
   const model = tf.model({ inputs: input, outputs: [branch(policy.actor, 'actor'), branch(policy.critic, 'critic')], name: 'rewardlab_policy' });
-  model.setWeights([...policy.actor.variables, ...policy.critic.variables]);
+  for (const [mlp, prefix] of [[policy.actor, 'actor'], [policy.critic, 'critic']] as const) {
+    for (let l = 0; l < mlp.numLayers; l++) model.getLayer(`${prefix}_dense_${l}`).setWeights([mlp.variables[2 * l]!, mlp.variables[2 * l + 1]!]);
+  }
   return model;
 }
 
@@ -171,8 +173,19 @@ export async function loadPolicyWeights(dir: string, policy: ActorCritic, file?:
   const arrayBuffer = weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength) as ArrayBuffer;
   const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: specs, weightData: arrayBuffer }));
   try {
-    const weights = model.getWeights();
     const targets = [...policy.actor.variables, ...policy.critic.variables];
+    const weights: tf.Tensor[] = [];
+    for (const [mlp, prefix] of [[policy.actor, 'actor'], [policy.critic, 'critic']] as const) {
+      for (let l = 0; l < mlp.numLayers; l++) {
+        let layer: tf.layers.Layer;
+        try {
+          layer = model.getLayer(`${prefix}_dense_${l}`);
+        } catch {
+          throw new CheckpointError(`model.json in ${dir} has no layer ${prefix}_dense_${l}: it does not match this policy's architecture (${policy.hiddenSizes.join('×')})`);
+        }
+        weights.push(...layer.getWeights());
+      }
+    }
     if (weights.length !== targets.length) throw new CheckpointError(`the checkpoint has ${weights.length} weight tensors, this policy ${targets.length}`);
     weights.forEach((w, i) => {
       if (w.shape.join('x') !== targets[i]!.shape.join('x')) throw new CheckpointError(`weight ${i} (${targets[i]!.name}) has shape [${w.shape}] in the checkpoint, [${targets[i]!.shape}] in this policy`);

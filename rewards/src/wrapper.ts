@@ -111,8 +111,10 @@ export class RewardWrapper extends Wrapper {
       this.prevState = next;
       const rewardComponents: Record<string, number[]> = {};
       for (const [name, values] of Object.entries(components)) rewardComponents[name] = Array.from(values);
+      // Keep what the env itself paid, so learners can still report the env's own return.
+      const nativeReward = typeof r.reward === 'number' ? [r.reward] : [...r.reward];
       r.reward = (this.multi ? Array.from(total) : total[0]!) as never;
-      r.info = { ...r.info, rewardComponents };
+      r.info = { ...r.info, rewardComponents, nativeReward };
       return r;
     });
   }
