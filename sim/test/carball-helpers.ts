@@ -15,6 +15,7 @@ export function carAt(id: number, team: 0 | 1, x: number, y: number, yaw: number
 /** A 1v1 state with the ball parked in a corner and the orange car out of the way. */
 export function quietState(blue: Partial<CarState> & { x: number; y: number; yaw: number }, ball: Partial<CarballState['ball']> = {}): CarballState {
   const { x, y, yaw, ...rest } = blue;
+  if (rest.pos) rest.onGround = false;
   return {
     tick: 0,
     score: [0, 0],

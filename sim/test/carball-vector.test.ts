@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ballChaser, ballChaserControls, CarballVecEnv, checkVecEnv, createCarballEnv, LOOKUP_TABLE_SIZE, Rng, type VecEnv } from '../src';
+import { ballChaser, ballChaserControls, CarballVecEnv, checkEnv, checkVecEnv, createCarballEnv, LOOKUP_TABLE_SIZE, Rng, type VecEnv } from '../src';
 import { carAt, controls, IDLE } from './carball-helpers';
 
 describe('CarballVecEnv: many arenas in one Rapier world', () => {
@@ -111,5 +111,42 @@ describe('Rapier builds', () => {
     const compat = await trace('compat');
     expect(simd.length).toBe(compat.length);
     simd.forEach((x, i) => expect(Math.abs(x - compat[i]!)).toBeLessThan(0.01));
+  });
+});
+
+describe('state setters', () => {
+  it('reset options choose the state: a custom state, or the random setter', async () => {
+    const env = await createCarballEnv({ teamSize: 1 });
+    const custom = {
+      tick: 0,
+      score: [2, 1] as [number, number],
+      ball: { pos: [100, 200, 300] as [number, number, number], vel: [0, 0, 0] as [number, number, number], angVel: [0, 0, 0] as [number, number, number] },
+      cars: [carAt(0, 0, -1000, 0, 0), carAt(1, 1, 1000, 0, Math.PI)],
+    };
+    env.reset({ seed: 0, options: { state: custom } });
+    expect(env.getState()).toMatchObject({ score: [2, 1], ball: { pos: [100, 200, 300] } });
+    env.reset({ seed: 0, options: { stateSetter: 'random' } });
+    const random = env.getState();
+    expect(random.ball.pos[2]).toBeGreaterThan(90);
+    env.reset({ seed: 0 });
+    expect(env.getState().ball.pos).toEqual([0, 0, 93.15]);
+    expect(random.ball.pos).not.toEqual([0, 0, 93.15]);
+    expect(() => env.reset({ options: { state: { ...custom, cars: [] } } })).toThrow(/cars must hold 2 cars/);
+    env.close();
+  });
+
+  it('a custom setter function builds each episode from the env RNG, and checkEnv passes with the random setter', async () => {
+    const env = await createCarballEnv({
+      teamSize: 1,
+      stateSetter: (rng) => ({ tick: 0, score: [0, 0], ball: { pos: [rng.uniform(-1000, 1000), 0, 500], vel: [0, 0, 0], angVel: [0, 0, 0] }, cars: [carAt(0, 0, -1000, 0, 0), carAt(1, 1, 1000, 0, Math.PI)] }),
+    });
+    env.reset({ seed: 1 });
+    const x1 = env.getState().ball.pos[0];
+    env.reset({ seed: 1 });
+    expect(env.getState().ball.pos[0]).toBe(x1);
+    env.reset({ seed: 2 });
+    expect(env.getState().ball.pos[0]).not.toBe(x1);
+    env.close();
+    await checkEnv(await createCarballEnv({ teamSize: 2, stateSetter: 'random' }), { steps: 20 });
   });
 });

@@ -175,6 +175,43 @@ describe('carball: physics against REFERENCES.md', () => {
   });
 });
 
+describe('carball: jumps, flips and air control', () => {
+  const FLIP_INITIAL_VELOCITY = 500;
+  const CAR_MAX_ANGULAR_SPEED = 5.5;
+  const horizontal = (v: readonly number[]): number => Math.hypot(v[0]!, v[1]!);
+
+  it('a forward flip from rest adds 500 uu/s forward and spends the flip', async () => {
+    const env = await carballEnv({ actionParser: 'continuous' });
+    env.reset({ seed: 0 });
+    env.setState(quietState({ x: 0, y: -2000, yaw: Math.PI / 2 }));
+    env.step([controls({ jump: 1 }), IDLE]); // first jump, held 8 ticks
+    env.step([IDLE, IDLE]); // release
+    expect(env.getState().cars[0]!.hasFlip).toBe(true);
+    const before = env.getState().cars[0]!.vel;
+    env.step([controls({ jump: 1, pitch: -1 }), IDLE]);
+    const car = env.getState().cars[0]!;
+    // At rest the impulse scale is 1 (no max-speed share): forward (+y here) by 500 uu/s.
+    expect(car.vel[1] - before[1]).toBeCloseTo(FLIP_INITIAL_VELOCITY, 0);
+    expect(Math.abs(car.vel[0])).toBeLessThan(1);
+    expect(car.hasFlip).toBe(false);
+  });
+
+  it('air roll spins the car up to the 5.5 rad/s limit and never beyond', async () => {
+    const env = await carballEnv({ actionParser: 'continuous' });
+    env.reset({ seed: 0 });
+    env.setState(quietState({ x: 0, y: 0, yaw: 0, pos: [0, 0, 1200] }));
+    let top = 0;
+    for (let t = 0; t < 6; t++) {
+      env.step([controls({ roll: 1 }), IDLE]);
+      const w = env.getState().cars[0]!.angVel;
+      top = Math.max(top, Math.hypot(...w));
+      expect(Math.hypot(...w)).toBeLessThanOrEqual(CAR_MAX_ANGULAR_SPEED + 1e-3);
+    }
+    expect(top).toBeGreaterThan(CAR_MAX_ANGULAR_SPEED - 0.01);
+    expect(horizontal(env.getState().cars[0]!.vel)).toBeLessThan(1);
+  });
+});
+
 describe('carball: goals, kickoffs and determinism', () => {
   it('a ball sent into the orange goal scores for blue and ends the episode', async () => {
     const env = await carballEnv();
@@ -359,6 +396,21 @@ describe('carball: events', () => {
     env.setState(quietState({ x: -3584, y: 0, yaw: 0, boost: 30 }));
     expect(stepEvents(env, [IDLE, IDLE])[0]!.boostPickup).toBeCloseTo(70, 9);
     expect(env.getState().cars[0]!.boost).toBe(100);
+  });
+
+  it('blocking a ball that is on course into the own goal is a touch and a save', async () => {
+    const env = await carballEnv({ actionParser: 'continuous' });
+    env.reset({ seed: 0 });
+    env.setState(quietState({ x: 0, y: -4700, yaw: Math.PI / 2 }, { pos: [0, -4300, BALL_REST_Z], vel: [0, -2000, 0] }));
+    const totals = { touch: 0, save: 0, concede: 0 };
+    for (let t = 0; t < 6; t++) {
+      const ev = stepEvents(env, [IDLE, IDLE])[0]!;
+      totals.touch += ev.touch!;
+      totals.save += ev.save!;
+      totals.concede += ev.concede!;
+    }
+    expect(totals).toEqual({ touch: 1, save: 1, concede: 0 });
+    expect(env.getState().ball.vel[1]).toBeGreaterThan(0);
   });
 
   it('a supersonic car demolishes an opponent, which respawns after 3 s', async () => {
