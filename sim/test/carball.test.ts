@@ -196,6 +196,20 @@ describe('carball: jumps, flips and air control', () => {
     expect(car.hasFlip).toBe(false);
   });
 
+  it('a car on its roof rights itself on a jump press (turtle recovery)', async () => {
+    const env = await carballEnv({ actionParser: 'continuous' });
+    env.reset({ seed: 0 });
+    // Rolled by π about its forward axis: quaternion (1, 0, 0, 0), roof on the floor.
+    env.setState(quietState({ x: 0, y: 0, yaw: 0, pos: [0, 0, 42], quat: [1, 0, 0, 0] }));
+    for (let t = 0; t < 5; t++) env.step([IDLE, IDLE]);
+    expect(env.getState().cars[0]!.onGround).toBe(false);
+    env.step([controls({ jump: 1 }), IDLE]);
+    for (let t = 0; t < 15; t++) env.step([IDLE, IDLE]);
+    const car = env.getState().cars[0]!;
+    expect(car.onGround).toBe(true);
+    expect(car.pos[2]).toBeCloseTo(REST_Z, 0);
+  });
+
   it('air roll spins the car up to the 5.5 rad/s limit and never beyond', async () => {
     const env = await carballEnv({ actionParser: 'continuous' });
     env.reset({ seed: 0 });

@@ -77,6 +77,9 @@ export const CAR_MODEL = {
   /** A car counts as on the ground while its origin is this close to rest height and it is upright. */
   groundToleranceUu: 4,
   groundMinUpZ: 0.7,
+  /** Turtle recovery applies below this origin height and speed. */
+  turtleMaxHeightUu: 120,
+  turtleMaxSpeedUu: 200,
   /** Contact distance for touches (ball to hitbox) and car–car contacts. */
   touchToleranceUu: 4,
   /** Cars whose origins are closer than this are checked for contact (demolitions). */

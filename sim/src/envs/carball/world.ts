@@ -618,6 +618,19 @@ export class CarballWorld {
         vz += fz * CARBALL.boost.airAccel * DT;
       }
       if (this.hasJumped[g] && !this.isJumping[g]) this.airTimeSinceJump[g]! += DT;
+      // Turtle recovery: a car lying on its roof or side on the floor, nearly still, rights itself on a
+      // jump press (the game rolls it over; this model sets it upright, wheels down, with a small hop).
+      const z = this.carPos[3 * g + 2]!;
+      if (jump && !this.prevJump[g] && uz < CAR_MODEL.groundMinUpZ && z < CAR_MODEL.turtleMaxHeightUu && Math.hypot(vx, vy, vz) < CAR_MODEL.turtleMaxSpeedUu) {
+        uprightYaw = Math.atan2(fy, fx);
+        vz = CARBALL.jump.immediateSpeed;
+        wx = 0;
+        wy = 0;
+        wz = 0;
+        this.prevJump[g] = 1;
+        this.finishDrive(g, vx, vy, vz, wx, wy, wz, uprightYaw);
+        return;
+      }
       const canSecond = !this.hasDoubleJumped[g] && !this.hasFlipped[g] && (!this.hasJumped[g] || this.airTimeSinceJump[g]! < CARBALL.jump.secondJumpWindowSeconds);
       if (jump && !this.prevJump[g] && !this.isJumping[g] && canSecond) {
         const F = CAR_MODEL.flip;
@@ -696,6 +709,11 @@ export class CarballWorld {
     }
     this.prevJump[g] = jump ? 1 : 0;
 
+    this.finishDrive(g, vx, vy, vz, wx, wy, wz, uprightYaw);
+  }
+
+  /** Caps the speed and writes the car's new velocities (and an upright orientation, if asked) to Rapier. */
+  private finishDrive(g: number, vx: number, vy: number, vz: number, wx: number, wy: number, wz: number, uprightYaw: number): void {
     const speed = Math.hypot(vx, vy, vz);
     if (speed > CARBALL.car.maxSpeed) {
       const r = CARBALL.car.maxSpeed / speed;
@@ -715,6 +733,7 @@ export class CarballWorld {
     this.setLinvel(body, vx, vy, vz);
     this.setAngvel(body, wx, wy, wz);
   }
+
 
   private readBall(a: number): void {
     const body = this.ballBodies[a]!;
