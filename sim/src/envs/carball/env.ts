@@ -21,7 +21,7 @@ import { advancedObsSize, writeAdvancedObs } from './obs';
 import type { Rapier } from './rapier';
 import { CARBALL, CARBALL_EVENT_NAMES, type CarballEvents, type CarballState } from './state';
 import { validateCarballState } from './validate';
-import { CarballWorld, DEFAULT_SOLVER_ITERATIONS, NUM_CONTROLS, NUM_EVENTS } from './world';
+import { CarballWorld, DEFAULT_SOLVER_ITERATIONS, NUM_CONTROLS, NUM_EVENTS, type CarballWorldSnapshot } from './world';
 
 /** Builds the state of a reset: from the env's RNG, for the match's team size. */
 export type CarballStateSetterFn = (rng: Rng, teamSize: number) => CarballState;
@@ -93,6 +93,11 @@ export function eventsOf(world: CarballWorld, a: number, c: number): CarballEven
   const ev = {} as Record<keyof CarballEvents, number>;
   for (let k = 0; k < NUM_EVENTS; k++) ev[CARBALL_EVENT_NAMES[k]!] = world.events[base + k]!;
   return ev as CarballEvents;
+}
+
+export interface CarballEnvSnapshot {
+  world: CarballWorldSnapshot;
+  prevControls: number[];
 }
 
 export class CarballEnv implements MultiAgentEnv {
@@ -184,6 +189,26 @@ export class CarballEnv implements MultiAgentEnv {
     }
     this.world.frozen[0] = 0;
     this.world.setState(0, valid);
+  }
+
+  /** Everything needed to continue this env exactly (see `CarballWorld.snapshot`); JSON-safe. */
+  getSnapshot(): CarballEnvSnapshot {
+    this.assertOpen();
+    if (!this.started || this.rng === null) throw new Error(`${this.id}: nothing to snapshot before reset()`);
+    return { world: this.world.snapshot(), prevControls: Array.from(this.prevControls) };
+  }
+
+  /** Continues from a `getSnapshot()` of an env with the same options. */
+  setSnapshot(snapshot: unknown): void {
+    this.assertOpen();
+    const s = snapshot as CarballEnvSnapshot;
+    if (!s || typeof s !== 'object' || !Array.isArray(s.prevControls) || s.prevControls.length !== this.prevControls.length) {
+      throw new TypeError(`${this.id}: setSnapshot expects a snapshot from getSnapshot() of a ${this.teamSize}v${this.teamSize} env`);
+    }
+    this.world.restore(s.world);
+    this.prevControls.set(s.prevControls);
+    this.rng = this.world.rngs[0]!;
+    this.started = true;
   }
 
   /** The observations of the current state (fresh arrays), e.g. after `setState`. */

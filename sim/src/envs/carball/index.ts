@@ -11,12 +11,12 @@ export * from './state';
 export { CAR_MODEL, BOOST_PADS, KICKOFF_SPAWNS, RESPAWN_SPAWNS, PAD_RADIUS_UU, evalCurve, type Curve, type BoostPad } from './arena';
 export { LOOKUP_TABLE, LOOKUP_TABLE_SIZE, CARBALL_ACTION_PARSERS, actionSpaceOf, parseAction, nearestLookupAction, type CarballActionParser } from './actions';
 export { advancedObsSize, writeAdvancedObs, POS_STD, ANG_STD } from './obs';
-export { CarballEnv, carballEnvId, carballAgentNames, carballOptionsSchema, type CarballOptions, type CarballStateSetter, type CarballStateSetterFn } from './env';
-export { CarballWorld, DEFAULT_SOLVER_ITERATIONS, NUM_CONTROLS, SPAWN_BOOST, yawQuat, type CarballWorldOptions } from './world';
+export { CarballEnv, carballEnvId, carballAgentNames, carballOptionsSchema, type CarballOptions, type CarballStateSetter, type CarballStateSetterFn, type CarballEnvSnapshot } from './env';
+export { CarballWorld, DEFAULT_SOLVER_ITERATIONS, NUM_CONTROLS, SPAWN_BOOST, yawQuat, type CarballWorldOptions, type CarballWorldSnapshot } from './world';
 export { CarballStateError, validateCarballState } from './validate';
 export { ballChaser, ballChaserControls, BALL_CHASER } from './ball-chaser';
 export { loadRapier, DEFAULT_RAPIER_FLAVOR, type Rapier, type RapierFlavor } from './rapier';
-export { CarballVecEnv, type CarballVecEnvOptions } from './vector';
+export { CarballVecEnv, type CarballVecEnvOptions, type CarballVecSnapshot } from './vector';
 
 /** Builds a carball env after loading Rapier (what the registry's factories call). */
 export async function createCarballEnv(options: CarballOptions = {}): Promise<CarballEnv> {

@@ -21,7 +21,16 @@ import { advancedObsSize, writeAdvancedObs } from './obs';
 import { loadRapier, type Rapier, type RapierFlavor } from './rapier';
 import { CARBALL_EVENT_NAMES, type CarballEvents, type CarballState } from './state';
 import { validateCarballState } from './validate';
-import { CarballWorld, NUM_CONTROLS, NUM_EVENTS } from './world';
+import { CarballWorld, NUM_CONTROLS, NUM_EVENTS, type CarballWorldSnapshot } from './world';
+
+export interface CarballVecSnapshot {
+  world: CarballWorldSnapshot;
+  prevControls: number[];
+  needsReset: number[];
+  episodeReturn: number[];
+  episodeLength: number[];
+  obs: number[];
+}
 
 export type CarballVecEnvOptions = CarballOptions & { autoreset?: AutoresetMode };
 
@@ -198,6 +207,40 @@ export class CarballVecEnv implements VecEnvLike {
       else this.resetArena(i, this.options.stateSetter);
     }
     return { obs: this.obs, rewards: this.rewards, terminated: this.terminated, truncated: this.truncated, info };
+  }
+
+  readonly snapshotSupported = true;
+
+  /** Exact save of every arena and the episode bookkeeping (for resuming training). */
+  getSnapshot(): CarballVecSnapshot {
+    this.assertOpen();
+    if (!this.started) throw new Error(`${this.envId} CarballVecEnv: nothing to snapshot before reset()`);
+    this.world.rngs = this.rngs;
+    return {
+      world: this.world.snapshot(),
+      prevControls: Array.from(this.prevControls),
+      needsReset: Array.from(this.needsReset),
+      episodeReturn: Array.from(this.episodeReturn),
+      episodeLength: Array.from(this.episodeLength),
+      obs: Array.from(this.obs),
+    };
+  }
+
+  setSnapshot(snapshot: unknown): { obs: Float32Array } {
+    this.assertOpen();
+    const s = snapshot as CarballVecSnapshot;
+    if (!s || typeof s !== 'object' || !Array.isArray(s.obs) || s.obs.length !== this.obs.length || !Array.isArray(s.needsReset) || s.needsReset.length !== this.numEnvs) {
+      throw new TypeError(`${this.envId} CarballVecEnv: the snapshot does not match ${this.numEnvs} arenas × ${this.numAgents} agents`);
+    }
+    this.world.restore(s.world);
+    this.rngs = this.world.rngs;
+    this.prevControls.set(s.prevControls);
+    this.needsReset.set(s.needsReset);
+    this.episodeReturn.set(s.episodeReturn);
+    this.episodeLength.set(s.episodeLength);
+    this.obs.set(s.obs);
+    this.started = true;
+    return { obs: this.obs };
   }
 
   async close(): Promise<void> {

@@ -15,7 +15,7 @@
  * after every tick; nothing on the tick path allocates except what Rapier's JS bindings do.
  */
 import type * as RapierTypes from '@dimforge/rapier3d-compat';
-import { Rng } from '../../rng';
+import { Rng, type RngState } from '../../rng';
 import { arenaBoxes, BOOST_PADS, CAR_MODEL, evalCurve, KICKOFF_SPAWNS, PAD_HEIGHT_UU, PAD_RADIUS_UU, RESPAWN_SPAWNS } from './arena';
 import type { Rapier } from './rapier';
 import { CARBALL, CARBALL_EVENT_NAMES, GOAL_LINE_Y, type CarballState, type CarState } from './state';
@@ -40,6 +40,22 @@ const PAD_Y = Float64Array.from(BOOST_PADS, (p) => p.y);
 const PAD_R2 = Float64Array.from(BOOST_PADS, (p) => (p.big ? PAD_RADIUS_UU.big : PAD_RADIUS_UU.small) ** 2);
 const PAD_TOP_Z = Float64Array.from(BOOST_PADS, (p) => p.z + PAD_HEIGHT_UU);
 const PAD_MAX_Z = Math.max(...PAD_TOP_Z);
+export interface CarballWorldSnapshot {
+  numArenas: number;
+  teamSize: number;
+  /** Rapier's `World.takeSnapshot()`, base64. */
+  rapier: string;
+  ballBodies: number[];
+  carBodies: number[];
+  carColliders: number[];
+  arrays: Record<string, number[]>;
+  rngs: RngState[];
+}
+
+function isTypedArray(v: unknown): v is Float64Array | Float32Array | Uint8Array | Int8Array | Int32Array {
+  return ArrayBuffer.isView(v) && !(v instanceof DataView);
+}
+
 interface RawVectorLike {
   x: number;
   y: number;
@@ -136,7 +152,7 @@ export class CarballWorld {
   readonly goalScoredBy: Int8Array;
   /** Arenas whose match logic (goals, touches, events) is paused; physics still steps. */
   readonly frozen: Uint8Array;
-  readonly rngs: Rng[];
+  rngs: Rng[];
 
   private readonly v3 = { x: 0, y: 0, z: 0 };
   private readonly q4 = { x: 0, y: 0, z: 0, w: 1 };
@@ -309,6 +325,49 @@ export class CarballWorld {
     raw.y = y;
     raw.z = z;
     (body as unknown as { rawSet: RawBodySetLike }).rawSet.rbSetAngvel(body.handle, raw, true);
+  }
+
+  /**
+   * The complete simulation state, JSON-safe: Rapier's own world snapshot (bodies, contacts, solver
+   * caches: continuing from it is bit-identical), every typed array of this class, and the arenas' RNGs.
+   */
+  snapshot(): CarballWorldSnapshot {
+    const arrays: Record<string, number[]> = {};
+    for (const [name, value] of Object.entries(this)) if (isTypedArray(value)) arrays[name] = Array.from(value);
+    return {
+      numArenas: this.numArenas,
+      teamSize: this.teamSize,
+      rapier: Buffer.from(this.world!.takeSnapshot()).toString('base64'),
+      ballBodies: this.ballBodies.map((b) => b.handle),
+      carBodies: this.carBodies.map((b) => b.handle),
+      carColliders: this.carColliders.map((c) => c.handle),
+      arrays,
+      rngs: this.rngs.map((r) => r.getState()),
+    };
+  }
+
+  /** Restores a `snapshot()` of a world with the same arenas and team size. */
+  restore(snapshot: CarballWorldSnapshot): void {
+    const s = snapshot;
+    if (!s || s.numArenas !== this.numArenas || s.teamSize !== this.teamSize || typeof s.rapier !== 'string' || typeof s.arrays !== 'object') {
+      throw new TypeError(`CarballWorld.restore: expected a snapshot of ${this.numArenas} arenas of ${this.teamSize}v${this.teamSize}`);
+    }
+    for (const [name, value] of Object.entries(this)) {
+      if (!isTypedArray(value)) continue;
+      const saved = s.arrays[name];
+      if (!Array.isArray(saved) || saved.length !== value.length) throw new TypeError(`CarballWorld.restore: snapshot array ${name} is missing or has the wrong length`);
+    }
+    const world = this.rapier.World.restoreSnapshot(Uint8Array.from(Buffer.from(s.rapier, 'base64')));
+    if (!world) throw new TypeError('CarballWorld.restore: Rapier could not read the world snapshot');
+    this.world?.free();
+    this.rawVec?.free();
+    this.world = world;
+    this.ballBodies = s.ballBodies.map((h) => world.getRigidBody(h));
+    this.carBodies = s.carBodies.map((h) => world.getRigidBody(h));
+    this.carColliders = s.carColliders.map((h) => world.getCollider(h));
+    this.rawVec = this.rapier.VectorOps.intoRaw({ x: 0, y: 0, z: 0 }) as unknown as RawVectorLike;
+    for (const [name, value] of Object.entries(this)) if (isTypedArray(value)) value.set(s.arrays[name]!);
+    this.rngs = s.rngs.map((r) => Rng.fromState(r));
   }
 
   free(): void {
