@@ -427,6 +427,28 @@ describe('carball: events', () => {
     expect(env.getState().ball.vel[1]).toBeGreaterThan(0);
   });
 
+  it('a car at 1400 uu/s bumps another with the game bump velocities (1100 along the hit, 278 upward), without a demo', async () => {
+    const BUMPER_SPEED = 1400, BUMP_ALONG = 1100, BUMP_UP = 278;
+    const env = await carballEnv({ actionParser: 'continuous' });
+    env.reset({ seed: 0 });
+    const state = quietState({ x: 0, y: -2000, yaw: Math.PI / 2, vel: [0, BUMPER_SPEED, 0] });
+    state.cars[1] = carAt(1, 1, 0, -1700, 0);
+    env.setState(state);
+    const w = env.world;
+    let victim = env.getState().cars[1]!;
+    for (let t = 0; t < 60 && speedOf(victim.vel) < 100; t++) {
+      w.controls.set(controls({ throttle: 1 }), 0);
+      w.step();
+      victim = env.getState().cars[1]!;
+    }
+    // Right after the bump: the victim moves along the hit (+y) at the bump velocity, and upward.
+    expect(victim.vel[1]).toBeGreaterThan(BUMP_ALONG - 20);
+    expect(victim.vel[1]).toBeLessThan(BUMP_ALONG + 20);
+    expect(victim.vel[2]).toBeGreaterThan(BUMP_UP - 15);
+    expect(victim.vel[2]).toBeLessThan(BUMP_UP + 5);
+    expect(victim.demolished).toBe(false);
+  });
+
   it('a supersonic car demolishes an opponent, which respawns after 3 s', async () => {
     const env = await carballEnv({ actionParser: 'continuous' });
     env.reset({ seed: 0 });

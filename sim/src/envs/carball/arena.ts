@@ -77,12 +77,16 @@ export const CAR_MODEL = {
   /** A car counts as on the ground while its origin is this close to rest height and it is upright. */
   groundToleranceUu: 4,
   groundMinUpZ: 0.7,
+  /** Bumps (non-demolishing car–car hits): the victim's velocity change by the bumper's speed. */
+  bumpVelocityBySpeed: [[0, 0.83], [1400, 1100], [2200, 1530]] as Curve,
+  bumpUpwardVelocityBySpeed: [[0, 0.33], [1400, 278], [2200, 417]] as Curve,
+  bumpAirborneTicks: 6,
   /** Turtle recovery applies below this origin height and speed. */
   turtleMaxHeightUu: 120,
   turtleMaxSpeedUu: 200,
   /** Contact distance for touches (ball to hitbox) and car–car contacts. */
   touchToleranceUu: 4,
-  /** Cars whose origins are closer than this are checked for contact (demolitions). */
+  /** Cars whose origins are closer than this are checked for contact (demolitions and bumps). */
   demoCandidateDistanceUu: 250,
 } as const;
 

@@ -128,6 +128,10 @@ export class CarballWorld {
   private readonly powerslide: Float64Array;
   private readonly boostTime: Float64Array;
   private readonly touchingBall: Uint8Array;
+  /** Car pairs in contact on the previous tick, numCars² per arena. */
+  private readonly carPairContact: Uint8Array;
+  /** Ticks a bumped car is treated as airborne. */
+  private readonly airborneTicks: Uint8Array;
   private readonly hitPendingTicks: Uint8Array;
   private readonly hitRelSpeed: Float64Array;
   private readonly wasOnOwnGoal: Uint8Array;
@@ -211,6 +215,8 @@ export class CarballWorld {
     this.powerslide = f(nc);
     this.boostTime = f(nc);
     this.touchingBall = new Uint8Array(nc);
+    this.carPairContact = new Uint8Array(numArenas * this.numCars * this.numCars);
+    this.airborneTicks = new Uint8Array(nc);
     this.hitPendingTicks = new Uint8Array(nc);
     this.hitRelSpeed = f(nc);
     this.wasOnOwnGoal = new Uint8Array(nc);
@@ -523,6 +529,7 @@ export class CarballWorld {
     this.boostTime[g] = 0;
     this.touchingBall[g] = 0;
     this.hitPendingTicks[g] = 0;
+    this.airborneTicks[g] = 0;
     this.respawnTimer[g] = 0;
   }
 
@@ -533,7 +540,8 @@ export class CarballWorld {
 
   private refreshCarFlags(g: number): void {
     const up = upZ(this.carQuat, g);
-    this.carOnGround[g] = !this.carDemolished[g] && this.carPos[3 * g + 2]! - CARBALL.car.restHeight < CAR_MODEL.groundToleranceUu && up > CAR_MODEL.groundMinUpZ ? 1 : 0;
+    if (this.airborneTicks[g]! > 0) this.airborneTicks[g]! -= 1;
+    this.carOnGround[g] = !this.carDemolished[g] && this.airborneTicks[g] === 0 && this.carPos[3 * g + 2]! - CARBALL.car.restHeight < CAR_MODEL.groundToleranceUu && up > CAR_MODEL.groundMinUpZ ? 1 : 0;
     const speed = Math.hypot(this.carVel[3 * g]!, this.carVel[3 * g + 1]!, this.carVel[3 * g + 2]!);
     this.carSupersonic[g] = speed >= CARBALL.car.supersonicSpeed ? 1 : 0;
     this.carHasFlip[g] = this.carOnGround[g] || (!this.hasDoubleJumped[g] && !this.hasFlipped[g] && (!this.hasJumped[g] || this.airTimeSinceJump[g]! < CARBALL.jump.secondJumpWindowSeconds)) ? 1 : 0;
@@ -897,34 +905,90 @@ export class CarballWorld {
         }
       }
     }
-    // Demolitions: a supersonic car running into an opponent's hitbox.
+    this.carContacts(a);
+  }
+
+  /**
+   * Car–car contacts (close pairs only, confirmed by Rapier's contact manifold): a supersonic car that runs
+   * into an opponent demolishes it; otherwise, when a contact begins, the car closing faster bumps the
+   * other with the game's bump velocities (by the bumper's speed: along the hit, and upward).
+   */
+  private carContacts(a: number): void {
+    const nc = this.numCars;
     for (let c = 0; c < nc; c++) {
-      const g = a * nc + c;
-      if (this.carDemolished[g] || !this.supersonicBefore[g]) continue;
-      const team = c < this.teamSize ? 0 : 1;
-      for (let o = team === 0 ? this.teamSize : 0; o < (team === 0 ? nc : this.teamSize); o++) {
-        const h = a * nc + o;
-        if (this.carDemolished[h]) continue;
-        const dx = this.carPos[3 * h]! - this.carPos[3 * g]!, dy = this.carPos[3 * h + 1]! - this.carPos[3 * g + 1]!, dz = this.carPos[3 * h + 2]! - this.carPos[3 * g + 2]!;
-        if (dx * dx + dy * dy + dz * dz > CAR_MODEL.demoCandidateDistanceUu ** 2) continue;
-        if (dx * this.velBefore[3 * g]! + dy * this.velBefore[3 * g + 1]! + dz * this.velBefore[3 * g + 2]! <= 0) continue;
-        // Close and approaching: ask Rapier whether the two hitboxes are actually in contact.
-        if (!this.inContact(this.carColliders[g]!, this.carColliders[h]!)) continue;
-        this.setDemolished(h, true);
-        this.respawnTimer[h] = CARBALL.demoRespawnSeconds;
-        set3(this.carVel, h, 0, 0, 0);
-        set3(this.carAngVel, h, 0, 0, 0);
-        this.carOnGround[h] = 0;
-        this.carSupersonic[h] = 0;
-        this.touchingBall[h] = 0;
-        // The victim vanishes: the attacker keeps the velocity the contact took from it within this tick.
-        set3(this.carVel, g, this.velBefore[3 * g]!, this.velBefore[3 * g + 1]!, this.velBefore[3 * g + 2]!);
-        this.setLinvel(this.carBodies[g]!, this.carVel[3 * g]!, this.carVel[3 * g + 1]!, this.carVel[3 * g + 2]!);
-        this.carSupersonic[g] = 1;
-        this.events[NUM_EVENTS * g + EV.demo]! += 1;
-        this.events[NUM_EVENTS * h + EV.demoed]! += 1;
+      for (let o = c + 1; o < nc; o++) {
+        const g = a * nc + c, h = a * nc + o;
+        const pair = a * nc * nc + c * nc + o;
+        if (this.carDemolished[g] || this.carDemolished[h]) {
+          this.carPairContact[pair] = 0;
+          continue;
+        }
+        let nx = this.carPos[3 * h]! - this.carPos[3 * g]!, ny = this.carPos[3 * h + 1]! - this.carPos[3 * g + 1]!, nz = this.carPos[3 * h + 2]! - this.carPos[3 * g + 2]!;
+        const dist = Math.hypot(nx, ny, nz);
+        if (dist > CAR_MODEL.demoCandidateDistanceUu || dist === 0) {
+          this.carPairContact[pair] = 0;
+          continue;
+        }
+        const contact = this.inContact(this.carColliders[g]!, this.carColliders[h]!);
+        const began = contact && !this.carPairContact[pair];
+        this.carPairContact[pair] = contact ? 1 : 0;
+        if (!contact) continue;
+        nx /= dist;
+        ny /= dist;
+        nz /= dist;
+        // Who hit whom: the car that was closing on the other faster before the contact.
+        const vb = this.velBefore;
+        const closingG = vb[3 * g]! * nx + vb[3 * g + 1]! * ny + vb[3 * g + 2]! * nz;
+        const closingH = -(vb[3 * h]! * nx + vb[3 * h + 1]! * ny + vb[3 * h + 2]! * nz);
+        const gHits = closingG >= closingH;
+        const att = gHits ? g : h, vic = gHits ? h : g;
+        const sign = gHits ? 1 : -1;
+        if ((gHits ? closingG : closingH) <= 0) continue;
+        const opponents = (c < this.teamSize) !== (o < this.teamSize);
+        if (opponents && this.supersonicBefore[att]) this.demolish(att, vic);
+        else if (began && this.airborneTicks[vic] === 0) this.bump(att, vic, sign * nx, sign * ny);
       }
     }
+  }
+
+  private demolish(att: number, vic: number): void {
+    this.setDemolished(vic, true);
+    this.respawnTimer[vic] = CARBALL.demoRespawnSeconds;
+    set3(this.carVel, vic, 0, 0, 0);
+    set3(this.carAngVel, vic, 0, 0, 0);
+    this.carOnGround[vic] = 0;
+    this.carSupersonic[vic] = 0;
+    this.touchingBall[vic] = 0;
+    // The victim vanishes: the attacker keeps the velocity the contact took from it within this tick.
+    const vb = this.velBefore;
+    set3(this.carVel, att, vb[3 * att]!, vb[3 * att + 1]!, vb[3 * att + 2]!);
+    this.setLinvel(this.carBodies[att]!, vb[3 * att]!, vb[3 * att + 1]!, vb[3 * att + 2]!);
+    this.carSupersonic[att] = 1;
+    this.events[NUM_EVENTS * att + EV.demo]! += 1;
+    this.events[NUM_EVENTS * vic + EV.demoed]! += 1;
+  }
+
+  /** The game's bump: the victim's velocity gains bumpVel(speed) along the hit (on the floor plane) and bumpUp(speed) upward. */
+  private bump(att: number, vic: number, dx: number, dy: number): void {
+    const vb = this.velBefore;
+    const speed = Math.hypot(vb[3 * att]!, vb[3 * att + 1]!, vb[3 * att + 2]!);
+    const h = Math.hypot(dx, dy);
+    if (h === 0) return;
+    const along = evalCurve(CAR_MODEL.bumpVelocityBySpeed, speed) / h;
+    const up = evalCurve(CAR_MODEL.bumpUpwardVelocityBySpeed, speed);
+    let vx = vb[3 * vic]! + dx * along, vy = vb[3 * vic + 1]! + dy * along, vz = vb[3 * vic + 2]! + up;
+    const v = Math.hypot(vx, vy, vz);
+    if (v > CARBALL.car.maxSpeed) {
+      const r = CARBALL.car.maxSpeed / v;
+      vx *= r;
+      vy *= r;
+      vz *= r;
+    }
+    set3(this.carVel, vic, vx, vy, vz);
+    this.setLinvel(this.carBodies[vic]!, vx, vy, vz);
+    // Airborne for a moment: no suspension or tyre grip may cancel the bump.
+    this.airborneTicks[vic] = CAR_MODEL.bumpAirborneTicks;
+    this.carOnGround[vic] = 0;
   }
 
   private contactFound = false;
