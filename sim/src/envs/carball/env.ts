@@ -21,7 +21,7 @@ import { advancedObsSize, writeAdvancedObs } from './obs';
 import type { Rapier } from './rapier';
 import { CARBALL, CARBALL_EVENT_NAMES, type CarballEvents, type CarballState } from './state';
 import { validateCarballState } from './validate';
-import { CarballWorld, DEFAULT_SOLVER_ITERATIONS, NUM_CONTROLS, NUM_EVENTS, type CarballWorldSnapshot } from './world';
+import { CarballWorld, DEFAULT_SOLVER_ITERATIONS, EV, NUM_CONTROLS, NUM_EVENTS, type CarballWorldSnapshot } from './world';
 
 /** Builds the state of a reset: from the env's RNG, for the match's team size. */
 export type CarballStateSetterFn = (rng: Rng, teamSize: number) => CarballState;
@@ -53,7 +53,7 @@ export const carballOptionsSchema = z
 export type CarballOptions = z.input<typeof carballOptionsSchema>;
 export type ParsedCarballOptions = z.output<typeof carballOptionsSchema>;
 
-const resetOptionsSchema = z.object({ stateSetter: stateSetterSchema.optional(), state: z.unknown().optional() }).strict();
+export const carballResetOptionsSchema = z.object({ stateSetter: stateSetterSchema.optional(), state: z.unknown().optional() }).strict();
 
 export function carballEnvId(teamSize: number): string {
   return `carball-${teamSize}v${teamSize}`;
@@ -141,7 +141,7 @@ export class CarballEnv implements MultiAgentEnv {
   reset(params?: ResetParams): MultiAgentResetResult {
     this.assertOpen();
     const { seed, options } = parseResetParams(this.id, params);
-    const resetOptions = parseOptions(this.id, 'reset option', resetOptionsSchema, options);
+    const resetOptions = parseOptions(this.id, 'reset option', carballResetOptionsSchema, options);
     if (seed !== undefined) this.rng = new Rng(seed);
     else if (this.rng === null) this.rng = new Rng(randomInt(0, 2 ** 48));
     let setter: CarballStateSetter = resetOptions.stateSetter ?? this.options.stateSetter;
@@ -279,6 +279,6 @@ export function afterTick(w: CarballWorld, a: number, rules: EpisodeRules): 0 | 
 /** Native reward of car `c`: goals of its team minus goals of the other team within the step. */
 export function goalReward(w: CarballWorld, a: number, c: number): number {
   const base = NUM_EVENTS * (a * w.numCars + c);
-  return w.events[base + 1]! - w.events[base + 2]!;
+  return w.events[base + EV.teamGoal]! - w.events[base + EV.concede]!;
 }
 

@@ -16,7 +16,7 @@ import { assertSeed, Rng } from '../../rng';
 import { actionLength, whyNotContained, type Space } from '../../spaces';
 import type { AutoresetMode, VecEnvLike, VecInfo, VecStepResult } from '../../vector';
 import { actionSpaceOf, parseFlatAction, type CarballActionParser } from './actions';
-import { afterTick, applyStateSetter, carballEnvId, carballObservationSpace, carballOptionsSchema, goalReward, type CarballOptions, type CarballStateSetter, type ParsedCarballOptions } from './env';
+import { afterTick, applyStateSetter, carballEnvId, carballResetOptionsSchema, carballObservationSpace, carballOptionsSchema, goalReward, type CarballOptions, type CarballStateSetter, type ParsedCarballOptions } from './env';
 import { advancedObsSize, writeAdvancedObs } from './obs';
 import { loadRapier, type Rapier, type RapierFlavor } from './rapier';
 import { CARBALL_EVENT_NAMES, type CarballEvents, type CarballState } from './state';
@@ -111,7 +111,9 @@ export class CarballVecEnv implements VecEnvLike {
   /** Resets every arena; with a seed, arena i draws from `new Rng(seed + i)` and the world is rebuilt. */
   async reset(params: { seed?: number; options?: Record<string, unknown> } = {}): Promise<{ obs: Float32Array; info: VecInfo }> {
     this.assertOpen();
-    const setter = (params.options?.stateSetter as CarballStateSetter | undefined) ?? this.options.stateSetter;
+    const resetOptions = parseOptions(this.envId, 'reset option', carballResetOptionsSchema, params.options);
+    let setter: CarballStateSetter = resetOptions.stateSetter ?? this.options.stateSetter;
+    if (resetOptions.state !== undefined) setter = validateCarballState(this.envId, resetOptions.state, this.options.teamSize);
     if (params.seed !== undefined) {
       assertSeed(params.seed, `${this.envId} CarballVecEnv reset seed`);
       this.rngs = Array.from({ length: this.numEnvs }, (_, i) => new Rng(params.seed! + i));

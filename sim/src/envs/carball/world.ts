@@ -1,18 +1,23 @@
 /**
  * CarballWorld: one Rapier world holding `numArenas` carball arenas side by side, stepped together at
- * 120 Hz. Batching arenas into one world amortises Rapier's per-step cost (measured: ~35k ticks/s for
- * one 2v2 arena, ~90k arena-ticks/s for 16 in one world, SIMD build), so the vector env runs many arenas
- * in one world and the single env is the same code with one arena.
+ * 120 Hz. Batching arenas into one world amortises Rapier's per-step cost (measured on this 2-core
+ * machine, SIMD build, 2v2: ~40–49k ticks/s for one arena per world, ~63–75k arena-ticks/s for 16
+ * arenas in one world), so the vector env runs many arenas in one world and the single env is the same
+ * code with one arena.
  *
  * The lean car model (DESIGN: "few colliders, cheap car model"): each car is one dynamic box (the
  * Octane hitbox) with no friction or restitution, and the game's drive, steer, boost, jump, flip and
  * air-control curves (REFERENCES.md §1) are applied in JS as velocity changes before each Rapier step;
- * Rapier resolves contacts (car–ball, car–car, car–arena, ball–arena). Touches, demolitions, boost pads
- * and goals are detected geometrically in JS. Not modelled: driving on walls and the ceiling (cars drive
- * on the floor only), suspension, car–ball friction, bumps below supersonic beyond what contacts give.
+ * a grounded car's origin is held at rest height (standing in for the suspension), so its hitbox floats
+ * 18.4 uu above the floor as in the game. Rapier resolves contacts (car–ball, car–car, car–arena,
+ * ball–arena). Touches, boost pads and goals are detected geometrically in JS; demolitions and bumps are
+ * decided in JS on contacts that Rapier confirms. Not modelled: driving on walls and the ceiling (cars
+ * drive on the floor only), wheels and suspension dynamics, car–ball friction, supersonic hysteresis,
+ * the ground-boost decay above 600 uu/s and the flip's pitch lock.
  *
  * State lives in flat typed arrays (struct of arrays, arena-local public uu), refreshed from Rapier
- * after every tick; nothing on the tick path allocates except what Rapier's JS bindings do.
+ * after every tick. Nothing on the tick path allocates: Rapier fills reused read targets, and velocity
+ * writes go through one reused wasm vector.
  */
 import type * as RapierTypes from '@dimforge/rapier3d-compat';
 import { Rng, type RngState } from '../../rng';
