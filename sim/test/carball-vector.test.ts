@@ -199,3 +199,24 @@ describe('snapshots (exact resume)', () => {
     await copy.close();
   });
 });
+
+describe('robustness', () => {
+  it('a minute of 3v3 (chasers against random play) keeps every body finite and inside the arena', async () => {
+    const env = await createCarballEnv({ teamSize: 3, terminateOnGoal: false, noTouchTimeoutSeconds: 0 });
+    env.reset({ seed: 7 });
+    const rng = new Rng(1);
+    const inside = (p: readonly number[], r: number): boolean =>
+      p.every(Number.isFinite) && Math.abs(p[0]!) <= 4096 - r + 5 && Math.abs(p[1]!) <= 6000 - r + 5 && p[2]! >= r - 5 && p[2]! <= 2044 - r + 5 && Math.abs(p[0]!) + Math.abs(p[1]!) <= 4096 + 5120 - 1152 + 5;
+    let touches = 0;
+    for (let t = 0; t < 60 * 15; t++) {
+      const s = env.getState();
+      const r = env.step(s.cars.map((c) => (c.team === 0 ? ballChaser(s, c.id) : rng.integer(LOOKUP_TABLE_SIZE))));
+      touches += (r.info.agents as { events: { touch: number } }[]).reduce((n, a) => n + a.events.touch, 0);
+      const next = env.getState();
+      expect(inside(next.ball.pos, 91.25)).toBe(true);
+      for (const car of next.cars) if (!car.demolished) expect(inside(car.pos, 0)).toBe(true);
+    }
+    expect(touches).toBeGreaterThan(5);
+    env.close();
+  });
+});
