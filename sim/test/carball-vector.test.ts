@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ballChaser, ballChaserControls, CarballVecEnv, checkEnv, checkVecEnv, createCarballEnv, LOOKUP_TABLE_SIZE, Rng, type VecEnv } from '../src';
+import { ballChaser, ballChaserControls, CARBALL_EVENT_NAMES, CarballVecEnv, checkEnv, checkVecEnv, createCarballEnv, LOOKUP_TABLE_SIZE, Rng, type VecEnv } from '../src';
 import { carAt, controls, IDLE } from './carball-helpers';
 
 describe('CarballVecEnv: many arenas in one Rapier world', () => {
@@ -47,6 +47,27 @@ describe('CarballVecEnv: many arenas in one Rapier world', () => {
       expect(vec.getState(i)).toEqual(env.getState());
     }
     env.close();
+    await vec.close();
+  });
+
+  it('reports events per slot both as info objects and as one flat array', async () => {
+    const vec = await CarballVecEnv.make(1, 2);
+    await vec.reset({ seed: 0 });
+    const actions = vec.createActionBuffer();
+    let sawTouch = false;
+    for (let t = 0; t < 60 && !sawTouch; t++) {
+      for (let i = 0; i < vec.numEnvs; i++) {
+        const s = vec.getState(i);
+        for (let a = 0; a < vec.numAgents; a++) actions[i * vec.numAgents + a] = ballChaser(s, a);
+      }
+      const r = await vec.step(actions);
+      for (let slot = 0; slot < vec.numSlots; slot++) {
+        const info = (r.info.envInfos[Math.floor(slot / vec.numAgents)] as { agents: { events: Record<string, number> }[] }).agents[slot % vec.numAgents]!.events;
+        CARBALL_EVENT_NAMES.forEach((name, k) => expect(vec.events[slot * CARBALL_EVENT_NAMES.length + k]).toBe(info[name]));
+        if (info.touch! > 0) sawTouch = true;
+      }
+    }
+    expect(sawTouch).toBe(true);
     await vec.close();
   });
 

@@ -132,6 +132,15 @@ export class CarballVecEnv implements VecEnvLike {
     return { obs: this.obs, info: this.info };
   }
 
+  /**
+   * This step's per-slot event counts as one flat array (the hot-path alternative to
+   * `info.envInfos[env].agents[agent].events`): `CARBALL_EVENT_NAMES.length` numbers per slot, in that
+   * order, slot = env · numAgents + agent. Overwritten by the next step.
+   */
+  get events(): Float64Array {
+    return this.world.events;
+  }
+
   /** The public state of arena `i` (a fresh object, uu). */
   getState(i: number): CarballState {
     return this.world.getState(i);
