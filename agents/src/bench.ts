@@ -8,7 +8,7 @@
  * - matmulGflops: an n³ matmul; efficiency = updateGflops / matmulGflops.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Rng, VecEnv, type AnyEnv, makeEnv } from '@rewardlab/sim';
+import { Rng, VecEnv, type AnyEnv, makeEnv, numAgentsOf } from '@rewardlab/sim';
 import { selectBackend, type BackendPreference } from './backend';
 import { parsePpoConfig, PPO_PRESETS } from './config';
 import { PpoTrainer, ActorCritic, ppoLoss, type MinibatchTensors } from './ppo';
@@ -41,6 +41,8 @@ export interface TrainBenchResult {
   matmulGflops: number;
   matmulSize: number;
   efficiency: number;
+  /** The PPO settings of the end-to-end measurement. */
+  e2e: { numEnvs: number; numSteps: number; minibatchSize: number; epochs: number };
   numTensorsAfter: number;
 }
 
@@ -71,7 +73,6 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
   const probe = await makeEnv<AnyEnv>(options.env);
   const obsSpace = probe.observationSpace;
   const actionSpace = probe.actionSpace;
-  await probe.close();
   if (obsSpace.kind !== 'box') throw new TypeError(`bench train needs a box observation space; ${options.env} has ${obsSpace.kind}`);
   const obsSize = obsSpace.shape.reduce((a, b) => a * b, 1);
 
@@ -122,11 +123,15 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
   const matmulGflops = await timeMatmul(matmulSize);
 
   // --- end-to-end training throughput ----------------------------------------------------------------
+  // The env's preset where there is one, else short rollouts; minibatches as large as the timed ones
+  // (capped by the rollout), since small minibatches measure dispatch overhead, not the backend.
   const preset = PPO_PRESETS[options.env];
   const numEnvs = options.numEnvs ?? preset?.numEnvs ?? 8;
-  const config = parsePpoConfig({ ...(preset?.ppo ?? {}), hiddenSizes });
+  const base = parsePpoConfig({ numSteps: 256, epochs: 4, ...(preset?.ppo ?? {}), hiddenSizes });
+  const config = { ...base, minibatchSize: Math.min(Math.max(base.minibatchSize, minibatchSize), base.numSteps * numEnvs * numAgentsOf(probe)) };
   const trainSteps = options.trainSteps ?? Math.max(2 * config.numSteps * numEnvs, 4096);
   const envs: AnyEnv[] = [];
+  await probe.close();
   for (let i = 0; i < numEnvs; i++) envs.push(await makeEnv<AnyEnv>(options.env));
   const vec = new VecEnv(envs, { autoreset: 'same-step' });
   const trainer = new PpoTrainer(vec, { config, seed, totalSteps: trainSteps });
@@ -151,6 +156,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
     matmulGflops,
     matmulSize,
     efficiency: updateGflops / matmulGflops,
+    e2e: { numEnvs, numSteps: config.numSteps, minibatchSize: config.minibatchSize, epochs: config.epochs },
     numTensorsAfter: tf.memory().numTensors,
   };
 }

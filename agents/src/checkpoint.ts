@@ -122,7 +122,7 @@ export async function savePolicy(dir: string, policy: ActorCritic, meta: Omit<Po
     obsSize: policy.obsSize,
     hiddenSizes: [...policy.hiddenSizes],
     activation: policy.activation,
-    logStd: policy.logStd ? Array.from(policy.logStd.dataSync()) : null,
+    logStd: policy.logStd ? Array.from(await policy.logStd.data()) : null,
     savedAt: new Date().toISOString(),
   };
   await writeAtomic(join(dir, 'policy.json'), JSON.stringify(policyFile, null, 2));
@@ -187,12 +187,12 @@ export async function loadPolicyWeights(dir: string, policy: ActorCritic, file?:
       }
     }
     if (weights.length !== targets.length) throw new CheckpointError(`the checkpoint has ${weights.length} weight tensors, this policy ${targets.length}`);
-    weights.forEach((w, i) => {
+    for (const [i, w] of weights.entries()) {
       if (w.shape.join('x') !== targets[i]!.shape.join('x')) throw new CheckpointError(`weight ${i} (${targets[i]!.name}) has shape [${w.shape}] in the checkpoint, [${targets[i]!.shape}] in this policy`);
-      const values = w.dataSync();
+      const values = await w.data();
       for (let k = 0; k < values.length; k++) if (!Number.isFinite(values[k]!)) throw new CheckpointError(`weight ${i} in ${dir} holds a non-finite value`);
       targets[i]!.assign(w);
-    });
+    }
     if (policy.logStd) {
       if (!meta.logStd || meta.logStd.length !== policy.logStd.shape[0]) throw new CheckpointError('policy.json lacks the Gaussian log-std of this policy');
       policy.logStd.assign(tf.tensor1d(meta.logStd));

@@ -115,13 +115,30 @@ export class Mlp {
     return this.variables.length / 2;
   }
 
-  /** Forward pass (differentiable with the fast gradients). The caller manages tidy. */
+  /**
+   * Forward pass (differentiable). On wasm and cpu it uses the hand-written gradients above; GPU and
+   * native backends run transposed matmuls and tanh at full speed, so they get the plain ops and
+   * tfjs's own autodiff (fewer kernels per layer, which is what a dispatch-bound GPU pays for).
+   */
   apply(x: tf.Tensor2D): tf.Tensor2D {
+    const backend = tf.getBackend();
+    if (backend === 'webgpu' || backend === 'tensorflow' || backend === 'webgl') return this.applyPlain(x);
     let h = x;
     for (let l = 0; l < this.numLayers; l++) {
       const isOutput = l + 1 === this.numLayers;
       const op = dense(isOutput ? 'linear' : this.spec.activation, l > 0);
       h = op(h, this.variables[2 * l] as tf.Tensor2D, this.variables[2 * l + 1] as tf.Tensor1D);
+    }
+    return h;
+  }
+
+  private applyPlain(x: tf.Tensor2D): tf.Tensor2D {
+    let h: tf.Tensor2D = x;
+    for (let l = 0; l < this.numLayers; l++) {
+      const isOutput = l + 1 === this.numLayers;
+      const activation = isOutput ? 'linear' : this.spec.activation;
+      h = tf.fused.matMul({ a: h, b: this.variables[2 * l] as tf.Tensor2D, bias: this.variables[2 * l + 1], ...(activation === 'relu' ? { activation: 'relu' as const } : {}) }) as tf.Tensor2D;
+      if (activation === 'tanh') h = tf.tanh(h);
     }
     return h;
   }

@@ -45,27 +45,29 @@ export class ActorCritic {
     return [...this.actor.variables, ...this.critic.variables, ...(this.logStd ? [this.logStd] : [])];
   }
 
+  // Downloads are asynchronous throughout: the WebGPU backend cannot read synchronously in Node.
+
   /** Head outputs and values for a batch of (normalised) observations, downloaded. */
-  act(obs: Float32Array, batch: number): { head: Float32Array; values: Float32Array } {
+  async act(obs: Float32Array, batch: number): Promise<{ head: Float32Array; values: Float32Array }> {
     const [head, values] = tf.tidy(() => {
       const x = tf.tensor2d(obs, [batch, this.obsSize]);
       return [this.actor.apply(x), this.critic.apply(x)];
     });
-    const out = { head: head.dataSync() as Float32Array, values: values.dataSync() as Float32Array };
+    const [h, v] = await Promise.all([head.data(), values.data()]);
     head.dispose();
     values.dispose();
-    return out;
+    return { head: h as Float32Array, values: v as Float32Array };
   }
 
-  values(obs: Float32Array, batch: number): Float32Array {
+  async values(obs: Float32Array, batch: number): Promise<Float32Array> {
     const v = tf.tidy(() => this.critic.apply(tf.tensor2d(obs, [batch, this.obsSize])));
-    const out = v.dataSync() as Float32Array;
+    const out = (await v.data()) as Float32Array;
     v.dispose();
     return out;
   }
 
-  logStdValues(): Float32Array | null {
-    return this.logStd ? (this.logStd.dataSync() as Float32Array) : null;
+  async logStdValues(): Promise<Float32Array | null> {
+    return this.logStd ? ((await this.logStd.data()) as Float32Array) : null;
   }
 
   dispose(): void {
@@ -355,17 +357,18 @@ export class PpoTrainer {
     this.componentSums.clear();
     this.componentCount = 0;
     let result: VecStepResult | null = null;
+    const logStd = await this.policy.logStdValues();
     for (let t = 0; t < T; t++) {
       const rowObs = this.bufObs.subarray(t * S * obsSize, (t + 1) * S * obsSize);
       this.normalize(this.currentObs(), S, rowObs, true);
-      const { head, values } = this.policy.act(rowObs, S);
-      sampleActions(this.policy.dist, head, this.policy.logStdValues(), S, this.rng, this.stepActions);
+      const { head, values } = await this.policy.act(rowObs, S);
+      sampleActions(this.policy.dist, head, logStd, S, this.rng, this.stepActions);
       if (external && this.options.externalActions) this.options.externalActions(this.currentObs(), this.stepActions.envActions);
       this.bufActions.set(this.stepActions.actions, t * S * this.width);
       this.bufLogProbs.set(this.stepActions.logProbs, t * S);
       this.bufValues.set(values, t * S);
       result = await vec.step(this.stepActions.envActions);
-      this.recordStep(t, result);
+      await this.recordStep(t, result);
     }
     this.globalStep += this.stepsPerIteration;
     const rolloutSeconds = (performance.now() - rolloutStart) / 1000;
@@ -375,7 +378,7 @@ export class PpoTrainer {
     for (const transform of this.options.transforms ?? []) transform.apply(this.bufRewards, this.bufDones, T, S);
     for (let i = 0; i < T * S; i++) this.bufRewards[i]! += this.bufBootstrap[i]!;
     const lastObs = this.normalize(this.currentObs(), S, this.normObs, false);
-    const lastValues = this.policy.values(lastObs, S);
+    const lastValues = await this.policy.values(lastObs, S);
     computeGae(this.bufRewards, this.bufValues, this.bufDones, lastValues, T, S, c.gamma, c.gaeLambda, this.advantages, this.returns);
 
     // --- optimise ----------------------------------------------------------------------------------
@@ -443,7 +446,7 @@ export class PpoTrainer {
           for (const d of diagnostics) d.dispose(); // kept past variableGrads' own tidy, below
           return packed;
         });
-        const v = out.dataSync();
+        const v = await out.data();
         out.dispose();
         if (!Number.isFinite(v[6]!)) throw new TrainingDivergedError(this.globalStep, 'the PPO loss');
         if (!Number.isFinite(v[5]!)) throw new TrainingDivergedError(this.globalStep, 'the gradient norm');
@@ -460,7 +463,7 @@ export class PpoTrainer {
         }
       }
     }
-    this.assertFiniteParameters();
+    await this.assertFiniteParameters();
     const updateSeconds = (performance.now() - updateStart) / 1000;
     this.iteration += 1;
 
@@ -499,7 +502,7 @@ export class PpoTrainer {
   }
 
   /** Stores one step's rewards and flags, folds truncation bootstraps into rewards, tracks episodes. */
-  private recordStep(t: number, r: VecStepResult): void {
+  private async recordStep(t: number, r: VecStepResult): Promise<void> {
     const { S, vec } = this;
     const obsSize = vec.obsSize;
     this.currentObsView = r.obs;
@@ -519,7 +522,7 @@ export class PpoTrainer {
     if (truncatedRows.length) {
       const finals = new Float32Array(truncatedRows.length * obsSize);
       truncatedRows.forEach((s, k) => finals.set(r.info.finalObs.subarray(s * obsSize, (s + 1) * obsSize), k * obsSize));
-      const v = this.policy.values(this.normalize(finals, truncatedRows.length, new Float32Array(finals.length), false), truncatedRows.length);
+      const v = await this.policy.values(this.normalize(finals, truncatedRows.length, new Float32Array(finals.length), false), truncatedRows.length);
       truncatedRows.forEach((s, k) => (this.bufBootstrap[t * S + s] = this.config.gamma * v[k]!));
     }
     // The env's own return, for reporting: a reward spec replaces the reward, and says what the env paid.
@@ -549,11 +552,12 @@ export class PpoTrainer {
     }
   }
 
-  private assertFiniteParameters(): void {
-    for (const v of this.policy.variables) {
-      const finite = tf.tidy(() => tf.all(tf.isFinite(v)).dataSync()[0]);
-      if (!finite) throw new TrainingDivergedError(this.globalStep, `parameter ${v.name}`);
-    }
+  private async assertFiniteParameters(): Promise<void> {
+    const flags = tf.tidy(() => tf.stack(this.policy.variables.map((v) => tf.all(tf.isFinite(v)))));
+    const finite = await flags.data();
+    flags.dispose();
+    const bad = finite.findIndex((f) => !f);
+    if (bad >= 0) throw new TrainingDivergedError(this.globalStep, `parameter ${this.policy.variables[bad]!.name}`);
   }
 
   getState(): TrainerState {

@@ -245,13 +245,14 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
     const lengths: number[] = [];
     const success: boolean[] = [];
     let { obs } = await vec.reset({ seed: options.seed ?? 0 });
+    const logStd = await policy.logStdValues();
     while (returns.length < episodes) {
       for (let i = 0; i < x.length; i++) {
         const k = i % vec.obsSize;
         x[i] = norm ? Math.max(-norm.clip, Math.min(norm.clip, (obs[i]! - norm.mean[k]!) / Math.sqrt(norm.var[k]! + 1e-8))) : obs[i]!;
       }
-      const { head } = policy.act(x, vec.numSlots);
-      sampleActions(policy.dist, head, policy.logStdValues(), vec.numSlots, rng, buffers, options.deterministic !== false);
+      const { head } = await policy.act(x, vec.numSlots);
+      sampleActions(policy.dist, head, logStd, vec.numSlots, rng, buffers, options.deterministic !== false);
       const r = await vec.step(buffers.envActions);
       obs = r.obs;
       for (const ep of r.info.episodes) {
