@@ -22,14 +22,23 @@ export function loadRapier(flavor: RapierFlavor = DEFAULT_RAPIER_FLAVOR): Promis
   let p = loading.get(flavor);
   if (!p) {
     p = (async () => {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const mod = (flavor === 'simd' ? require('@dimforge/rapier3d-simd-compat') : require('@dimforge/rapier3d-compat')) as Rapier;
-      await silenceInitWarning(() => mod.init());
-      return mod;
+      if (flavor === 'compat') return init(require('@dimforge/rapier3d-compat') as Rapier);
+      try {
+        return await init(require('@dimforge/rapier3d-simd-compat') as Rapier);
+      } catch (err) {
+        // A runtime without wasm SIMD: the plain build runs the same engine.
+        process.emitWarning(`carball: the SIMD build of Rapier did not load (${(err as Error).message}); using @dimforge/rapier3d-compat`);
+        return loadRapier('compat');
+      }
     })();
     loading.set(flavor, p);
   }
   return p;
+}
+
+async function init(mod: Rapier): Promise<Rapier> {
+  await silenceInitWarning(() => mod.init());
+  return mod;
 }
 
 /** Rapier's init prints a deprecation notice about wasm-bindgen's init parameters; it is not ours to fix. */
