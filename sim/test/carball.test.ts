@@ -277,6 +277,23 @@ describe('carball: goals, kickoffs and determinism', () => {
     expect(totals.teamGoal).toBe(1);
   });
 
+  it('truncates after timeoutSeconds of play and after noTouchTimeoutSeconds without a touch', async () => {
+    const stepsUntilEnd = async (options: { timeoutSeconds: number; noTouchTimeoutSeconds: number }): Promise<number> => {
+      const env = await carballEnv({ ...options, actionParser: 'continuous' });
+      env.reset({ seed: 0 });
+      for (let t = 1; t <= 100; t++) {
+        const r = env.step([IDLE, IDLE]);
+        if (r.terminated) throw new Error('unexpected goal');
+        if (r.truncated) return t;
+      }
+      return -1;
+    };
+    // Idle cars never touch the ball at kickoff, so both clocks run from the reset.
+    expect(await stepsUntilEnd({ timeoutSeconds: 2, noTouchTimeoutSeconds: 0 })).toBe(Math.ceil((2 * TICKS_PER_SECOND) / ACTION_REPEAT));
+    expect(await stepsUntilEnd({ timeoutSeconds: 0, noTouchTimeoutSeconds: 1 })).toBe(Math.ceil(TICKS_PER_SECOND / ACTION_REPEAT));
+    expect(await stepsUntilEnd({ timeoutSeconds: 0, noTouchTimeoutSeconds: 0 })).toBe(-1);
+  });
+
   it.each([1, 2, 3])('kickoff positions for teams of %d: distinct kickoff spots, orange mirrored, ball at rest on the centre spot', async (n) => {
     const env = await carballEnv({ teamSize: n as 1 | 2 | 3 });
     for (const seed of [0, 1, 2, 3]) {
