@@ -5,6 +5,8 @@
  * shipped in its package: what runs on CPU-only machines and in CI) and the plain-JS cpu backend.
  * A forced backend that cannot start is an error naming why.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 
 export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -27,7 +29,8 @@ export interface SelectedBackend {
   attempts: BackendAttempt[];
 }
 
-type Loader = () => Promise<void>;
+/** Loads a backend's module and checks its prerequisites; `auto` is true during automatic selection. */
+type Loader = (auto: boolean) => Promise<void>;
 
 function moduleMissing(err: unknown): boolean {
   const code = (err as { code?: string })?.code;
@@ -49,7 +52,15 @@ async function loadTensorflow(): Promise<void> {
   throw new BackendError(errors.join('; '));
 }
 
-async function loadWebgpu(): Promise<void> {
+/** Where Dawn will look for the Vulkan loader; without one it can only fail (and prints a warning). */
+function vulkanLoaderPresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', '/lib/x86_64-linux-gnu'];
+  return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
+}
+
+async function loadWebgpu(auto: boolean): Promise<void> {
+  if (auto && !vulkanLoaderPresent()) throw new BackendError('no Vulkan loader (libvulkan.so.1) on this machine, so Dawn can reach no GPU');
   if (!tf.findBackendFactory('webgpu')) {
     let webgpu: { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
     try {
@@ -88,9 +99,9 @@ export function currentBackend(): SelectedBackend | null {
   return current;
 }
 
-async function tryBackend(name: BackendName, load: Loader): Promise<string | null> {
+async function tryBackend(name: BackendName, load: Loader, auto: boolean): Promise<string | null> {
   try {
-    await load();
+    await load(auto);
     const ok = await tf.setBackend(name);
     if (!ok) return `tf.setBackend('${name}') failed`;
     await tf.ready();
@@ -116,7 +127,7 @@ export async function selectBackend(preference: BackendPreference = 'auto', load
   const order: BackendName[] = preference === 'auto' ? [...BACKEND_NAMES] : [preference];
   const attempts: BackendAttempt[] = [];
   for (const name of order) {
-    const reason = await tryBackend(name, loaderOverrides[name] ?? loaders[name]);
+    const reason = await tryBackend(name, loaderOverrides[name] ?? loaders[name], preference === 'auto');
     attempts.push(reason === null ? { backend: name, ok: true } : { backend: name, ok: false, reason });
     if (reason === null) {
       current = { name, attempts };

@@ -134,7 +134,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
   await probe.close();
   for (let i = 0; i < numEnvs; i++) envs.push(await makeEnv<AnyEnv>(options.env));
   const vec = new VecEnv(envs, { autoreset: 'same-step' });
-  const trainer = new PpoTrainer(vec, { config, seed, totalSteps: trainSteps });
+  const trainer = new PpoTrainer(vec, { config, seed, totalSteps: 2 * trainSteps + config.numSteps * vec.numSlots });
   await trainer.iterate(); // warm-up iteration (kernel compilation)
   const before = trainer.globalStep;
   const start = performance.now();

@@ -54,6 +54,8 @@ export interface TrainerFile {
   /** The learning curve so far ([agent step, mean return] per iteration), so a resumed run reports all of it. */
   curve: [number, number][];
   optimizer: { name: string; shape: number[] }[];
+  /** Adam's running β₁ᵗ and β₂ᵗ. */
+  adamAccumulators?: [number, number] | null;
 }
 
 async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
@@ -209,7 +211,7 @@ export async function saveTrainerState(dir: string, optimizer: tf.Optimizer, tra
   const manifest = weights.map((w) => ({ name: w.name, shape: w.tensor.shape }));
   const bytes = concatBuffers(parts.map((p) => p.buffer as ArrayBuffer));
   await writeAtomic(join(dir, 'optimizer.bin'), bytes);
-  const file: TrainerFile = { format: 'rewardlab-trainer', version: 1, ...trainer, optimizer: manifest };
+  const file: TrainerFile = { format: 'rewardlab-trainer', version: 1, ...trainer, optimizer: manifest, adamAccumulators: await adamAccumulators(optimizer) };
   await writeAtomic(join(dir, 'trainer.json'), JSON.stringify(file));
 }
 
@@ -231,7 +233,20 @@ export async function loadTrainerState(dir: string, optimizer: tf.Optimizer): Pr
   });
   await optimizer.setWeights(named);
   named.forEach((n) => n.tensor.dispose());
+  // tfjs's Adam recomputes β₁ᵗ, β₂ᵗ as powers on load, which rounds differently from the running
+  // products it kept while training; restore the saved products so a resume is exact.
+  const acc = optimizer as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
+  if (file.adamAccumulators && acc.accBeta1 && acc.accBeta2) {
+    acc.accBeta1.assign(tf.scalar(file.adamAccumulators[0]));
+    acc.accBeta2.assign(tf.scalar(file.adamAccumulators[1]));
+  }
   return file;
+}
+
+async function adamAccumulators(optimizer: tf.Optimizer): Promise<[number, number] | null> {
+  const acc = optimizer as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
+  if (!acc.accBeta1 || !acc.accBeta2) return null;
+  return [(await acc.accBeta1.data())[0]!, (await acc.accBeta2.data())[0]!];
 }
 
 export function isCheckpointDir(dir: string): boolean {

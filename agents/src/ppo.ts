@@ -345,7 +345,9 @@ export class PpoTrainer {
     const frac = 1 - this.progress();
     const lr = c.annealLr ? c.learningRate * frac : c.learningRate;
     (this.optimizer as unknown as { learningRate: number }).learningRate = lr;
-    const clipRange = c.annealClip ? Math.max(c.clipRange * frac, 1e-8) : c.clipRange;
+    // Floor the annealed clip so that 1 ± ε stay distinct float32 numbers (a run extended past its
+    // schedule would otherwise clip the ratio into an empty interval).
+    const clipRange = c.annealClip ? Math.max(c.clipRange * frac, 1e-4) : c.clipRange;
 
     // --- collect rollout ---------------------------------------------------------------------------
     const rolloutStart = performance.now();

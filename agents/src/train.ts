@@ -9,7 +9,7 @@ import { mkdir, readdir, rm, writeFile, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isMultiAgent, loadEnvModule, makeEnv, registeredEnvIds, registerEnv, Rng, VecEnv, type AnyEnv, type VecEnvLike, numAgentsOf } from '@rewardlab/sim';
 import { selectBackend, type BackendPreference } from './backend';
-import { parsePpoConfig, PPO_PRESETS, ConfigError, type PpoConfigInput } from './config';
+import { parsePpoConfig, PPO_PRESETS, ConfigError, type PpoConfig, type PpoConfigInput } from './config';
 import { ActorCritic, PpoTrainer, type IterationMetrics, type RewardTransformLike } from './ppo';
 import { sampleActions } from './distributions';
 import { createReturnTransforms, parseRewardSpec, withReward, type RewardSpec } from '@rewardlab/rewards';
@@ -35,6 +35,8 @@ export interface TrainOptions {
   reward?: unknown;
   /** Apply RL Zoo's tuned hyperparameters for the env when there are some (default true). */
   usePreset?: boolean;
+  /** Called once the run is set up, with what it resolved (total steps, backend, hyperparameters). */
+  onStart?: (info: { env: string; totalSteps: number; numEnvs: number; backend: string; config: PpoConfig; runDir: string }) => void;
   onIteration?: (m: IterationMetrics) => void;
   onCheckpoint?: (dir: string, step: number) => void;
   signal?: AbortSignal;
@@ -115,6 +117,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const transforms: RewardTransformLike[] = reward ? createReturnTransforms(reward, { gamma: config.gamma }) : [];
   const trainer = new PpoTrainer(vec, { config, seed, totalSteps, transforms });
   const curve: [number, number][] = [];
+  options.onStart?.({ env: envId, totalSteps, numEnvs, backend: backend.name, config, runDir: out });
   const started = performance.now();
   let stopped = false;
   let lastCheckpoint: string | null = null;

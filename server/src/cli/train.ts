@@ -71,10 +71,13 @@ export function registerTrainCommands(program: Command): void {
         resume: opts.resume,
         usePreset: opts.preset,
         ...(opts.reward ? { reward: opts.reward } : {}),
+        onStart: (info) => {
+          process.stderr.write(`rewardlab: training ${info.env} for ${info.totalSteps} steps on ${info.backend} (${info.numEnvs} envs), run directory ${info.runDir}\n`);
+          bar = progressBar('train', info.totalSteps);
+        },
         onIteration: (m: IterationMetrics) => {
-          if (!bar) bar = progressBar('train', Math.max(m.step, opts.steps ?? m.step));
-          const total = (bar as unknown as { getTotal(): number }).getTotal();
-          if (m.step > total) bar.setTotal(m.step);
+          if (!bar) return;
+          if (m.step > bar.getTotal()) bar.setTotal(m.step);
           bar.update(m.step, { info: `${Math.round(m.stepsPerSecond)} steps/s | mean return ${formatReturn(m.meanReturn)} | entropy ${m.entropy.toFixed(3)} | ETA {eta_formatted}` });
         },
       });
