@@ -11,6 +11,7 @@ export * from './vector';
 export * from './check';
 export { parseOptions } from './options';
 export * from './envs';
+export * from './replay';
 
 import { registerBuiltinEnvs } from './envs';
 registerBuiltinEnvs();
