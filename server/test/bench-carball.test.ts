@@ -25,6 +25,9 @@ describe('rewardlab bench env (carball)', () => {
     expect(res.steps).toBeGreaterThan(0);
     expect(res.ticksPerSec).toBeCloseTo((res.steps * res.actionRepeat * res.arenas) / res.seconds, 6);
     expect(res.agentStepsPerSec).toBeCloseTo((res.steps * res.arenas * res.numAgents) / res.seconds, 6);
+    const cpu = r.last as { cpuSeconds: number; ticksPerCpuSec: number };
+    expect(cpu.cpuSeconds).toBeGreaterThan(0);
+    expect(cpu.ticksPerCpuSec).toBeCloseTo((res.steps * res.actionRepeat * res.arenas) / cpu.cpuSeconds, 6);
   });
 
   it('times the world-per-arena layout and the compat build on request', () => {

@@ -91,6 +91,10 @@ export interface CarballBenchResult {
   ticksPerSec: number;
   /** Agent decisions (one per agent per env step) per second. */
   agentStepsPerSec: number;
+  /** CPU time (user + system) this process used while timed: below `seconds` when other work shared the core. */
+  cpuSeconds: number;
+  /** Physics ticks × arenas per CPU second of this process: steadier than ticksPerSec on a busy machine. */
+  ticksPerCpuSec: number;
   episodes: number;
 }
 
@@ -124,6 +128,7 @@ export async function benchCarball(opts: { env: string; arenas: number; seconds:
     let episodes = 0;
     let steps = 0;
     const limitMs = opts.seconds * 1000;
+    const cpuStart = process.cpuUsage();
     const start = performance.now();
     let elapsed = 0;
     while (elapsed < limitMs) {
@@ -133,6 +138,8 @@ export async function benchCarball(opts: { env: string; arenas: number; seconds:
       elapsed = performance.now() - start;
     }
     const seconds = elapsed / 1000;
+    const cpu = process.cpuUsage(cpuStart);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const actionRepeat = 8;
     return {
       bench: 'env',
@@ -146,6 +153,8 @@ export async function benchCarball(opts: { env: string; arenas: number; seconds:
       seconds,
       ticksPerSec: (steps * actionRepeat * opts.arenas) / seconds,
       agentStepsPerSec: (steps * opts.arenas * vec.numAgents) / seconds,
+      cpuSeconds,
+      ticksPerCpuSec: (steps * actionRepeat * opts.arenas) / cpuSeconds,
       episodes,
     };
   } finally {
