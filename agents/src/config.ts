@@ -81,6 +81,20 @@ export const PPO_PRESETS: Record<string, TrainingPreset> = {
   },
 };
 
+/** Carball (Lucy-SKG's reward, RLGym's AdvancedObs and 90-action table): shorter runs than Lucy-SKG's. */
+const carballPreset = (numEnvs: number): TrainingPreset => ({
+  numEnvs,
+  steps: 2_000_000,
+  // Lucy-SKG: γ ≈ 0.9954 (10 s half-life at 15 Hz), lr 1e-4, minibatch 4000; a faster lr and
+  // smaller minibatches here, for learning within the 2M-step budget of the learning check.
+  ppo: { numSteps: 256, minibatchSize: 1024, epochs: 4, gamma: 0.9954, gaeLambda: 0.95, learningRate: 3e-4, entCoef: 0.01, clipRange: 0.2, hiddenSizes: [256, 256] },
+  reward: 'lucy',
+  source: 'Lucy-SKG (Moschopoulos et al. 2023), adapted',
+});
+PPO_PRESETS['carball-1v1'] = carballPreset(8);
+PPO_PRESETS['carball-2v2'] = carballPreset(4);
+PPO_PRESETS['carball-3v3'] = carballPreset(4);
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }

@@ -7,3 +7,4 @@ export * from './ppo';
 export * from './checkpoint';
 export * from './train';
 export * from './bench';
+export * from './selfplay';

@@ -228,14 +228,23 @@ export interface RewardTransformLike {
   setState?(state: unknown): void;
 }
 
+/** Controls some slots instead of the learner (self-play opponents), decided per rollout. */
+export interface OpponentController {
+  /** Before each rollout: the slots the opponent plays this rollout (1 = opponent), or null for none. */
+  beginRollout(globalStep: number): Promise<Uint8Array | null>;
+  /** Overwrites the opponent slots' actions, from the raw observations. */
+  act(rawObs: Float32Array, envActions: Float32Array | Int32Array, obsSize: number, actionSize: number): Promise<void>;
+  /** Sees every step's result (episode outcomes for ratings). */
+  observe(r: VecStepResult): void;
+}
+
 export interface PpoTrainerOptions {
   config: PpoConfig;
   seed: number;
   /** Total agent steps the learning-rate and clip annealing are scheduled over. */
   totalSteps: number;
-  /** Slots the trainer does not control (self-play opponents); `externalActions` fills their actions. */
-  externalSlots?: Uint8Array;
-  externalActions?: (obs: Float32Array, actions: Float32Array | Int32Array) => void;
+  /** Plays some slots instead of the learner (self-play); the trainer neither acts for nor learns from them. */
+  opponent?: OpponentController;
   /** Return transforms from the reward spec, applied to each rollout's rewards before GAE. */
   transforms?: RewardTransformLike[];
 }
@@ -305,9 +314,12 @@ export class PpoTrainer {
     this.stepActions = { actions: new Float32Array(this.S * this.width), envActions: vec.createActionBuffer(), logProbs: new Float32Array(this.S) };
   }
 
+  /** The slots an opponent plays in the current rollout (null: the learner plays every slot). */
+  private external: Uint8Array | null = null;
+
   /** Agent steps one iteration collects (controlled slots only). */
   get stepsPerIteration(): number {
-    const external = this.options.externalSlots ? this.options.externalSlots.reduce((a, b) => a + b, 0) : 0;
+    const external = this.external ? this.external.reduce((a, b) => a + b, 0) : 0;
     return this.T * (this.S - external);
   }
 
@@ -339,7 +351,7 @@ export class PpoTrainer {
     const c = this.config;
     const { T, S, vec } = this;
     const obsSize = vec.obsSize;
-    const external = this.options.externalSlots;
+    const opponent = this.options.opponent;
 
     // --- anneal ----------------------------------------------------------------------------------
     const frac = 1 - this.progress();
@@ -358,6 +370,7 @@ export class PpoTrainer {
     }
     this.componentSums.clear();
     this.componentCount = 0;
+    this.external = opponent ? await opponent.beginRollout(this.globalStep) : null;
     let result: VecStepResult | null = null;
     const logStd = await this.policy.logStdValues();
     for (let t = 0; t < T; t++) {
@@ -365,11 +378,12 @@ export class PpoTrainer {
       this.normalize(this.currentObs(), S, rowObs, true);
       const { head, values } = await this.policy.act(rowObs, S);
       sampleActions(this.policy.dist, head, logStd, S, this.rng, this.stepActions);
-      if (external && this.options.externalActions) this.options.externalActions(this.currentObs(), this.stepActions.envActions);
+      if (this.external && opponent) await opponent.act(this.currentObs(), this.stepActions.envActions, obsSize, vec.actionSize);
       this.bufActions.set(this.stepActions.actions, t * S * this.width);
       this.bufLogProbs.set(this.stepActions.logProbs, t * S);
       this.bufValues.set(values, t * S);
       result = await vec.step(this.stepActions.envActions);
+      opponent?.observe(result);
       await this.recordStep(t, result);
     }
     this.globalStep += this.stepsPerIteration;
@@ -508,7 +522,7 @@ export class PpoTrainer {
     const { S, vec } = this;
     const obsSize = vec.obsSize;
     this.currentObsView = r.obs;
-    const external = this.options.externalSlots;
+    const external = this.external;
     const truncatedRows: number[] = [];
     for (let s = 0; s < S; s++) {
       const i = t * S + s;
@@ -591,6 +605,11 @@ export class PpoTrainer {
       const s = state.transforms?.[i];
       if (s !== undefined && s !== null) t.setState?.(s);
     });
+  }
+
+  /** Plugs in (or removes) the controller of opponent slots, e.g. self-play. */
+  setOpponent(opponent: OpponentController | undefined): void {
+    (this.options as { opponent?: OpponentController }).opponent = opponent;
   }
 
   /** Continues from a restored vector env whose current observations are `obs` (exact resume). */

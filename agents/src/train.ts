@@ -12,6 +12,7 @@ import { selectBackend, type BackendPreference } from './backend';
 import { parsePpoConfig, PPO_PRESETS, ConfigError, type PpoConfig, type PpoConfigInput } from './config';
 import { ActorCritic, PpoTrainer, type IterationMetrics, type RewardTransformLike } from './ppo';
 import { sampleActions } from './distributions';
+import { OpponentPool, SELF_PLAY_DEFAULTS, SelfPlayController, type SelfPlayConfig } from './selfplay';
 import { createReturnTransforms, parseRewardSpec, withReward, type RewardSpec } from '@rewardlab/rewards';
 import { CheckpointError, loadPolicyWeights, loadTrainerState, readPolicyFile, savePolicy, saveTrainerState } from './checkpoint';
 
@@ -33,6 +34,11 @@ export interface TrainOptions {
   resume?: string;
   /** Reward spec (preset name, JSON file path or object) replacing the env's reward; default: the env preset's, else the env's own. */
   reward?: unknown;
+  /**
+   * Self-play against an opponent pool for two-team envs (carball): true/false, or settings. Default:
+   * on for carball (two teams of equal size).
+   */
+  selfPlay?: boolean | Partial<Omit<SelfPlayConfig, 'teamSize'>>;
   /** Apply RL Zoo's tuned hyperparameters for the env when there are some (default true). */
   usePreset?: boolean;
   /** Called once the run is set up, with what it resolved (total steps, backend, hyperparameters). */
@@ -58,6 +64,8 @@ export interface TrainResult {
   seed: number;
   stopped: boolean;
   resumedFrom?: string;
+  /** Self-play: the pool's Elo ratings and the results against past snapshots. */
+  selfPlay?: ReturnType<OpponentPool['toJSON']> & { games: number; wins: number; draws: number; losses: number };
 }
 
 const ALGOS = ['ppo'];
@@ -116,6 +124,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   await mkdir(checkpointsDir, { recursive: true });
   const transforms: RewardTransformLike[] = reward ? createReturnTransforms(reward, { gamma: config.gamma }) : [];
   const trainer = new PpoTrainer(vec, { config, seed, totalSteps, transforms });
+  const twoTeams = vec.numAgents % 2 === 0 && vec.numAgents >= 2 && envId.startsWith('carball');
+  let selfPlay: SelfPlayController | null = null;
+  if (options.selfPlay ?? twoTeams) {
+    if (!twoTeams) throw new ConfigError(`self-play needs a two-team env; ${envId} has ${vec.numAgents} agent slot(s)`);
+    const settings = typeof options.selfPlay === 'object' ? options.selfPlay : {};
+    selfPlay = new SelfPlayController(trainer.policy, vec.numEnvs, vec.numAgents, { ...SELF_PLAY_DEFAULTS, ...settings, teamSize: vec.numAgents / 2 }, seed + 1, (x, rows) => trainer.normalize(x, rows, new Float32Array(x.length), false));
+    trainer.setOpponent(selfPlay);
+  }
   const curve: [number, number][] = [];
   options.onStart?.({ env: envId, totalSteps, numEnvs, backend: backend.name, config, runDir: out });
   const started = performance.now();
@@ -196,11 +212,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       seed,
       stopped,
       ...(options.resume ? { resumedFrom: options.resume } : {}),
+      ...(selfPlay ? { selfPlay: { ...selfPlay.pool.toJSON(), ...selfPlay.results } } : {}),
     };
   } catch (err) {
     if (lastCheckpoint) (err as Error).message += ` (the last good checkpoint is ${lastCheckpoint})`;
     throw err;
   } finally {
+    selfPlay?.dispose();
     trainer.dispose();
     await vec.close();
   }

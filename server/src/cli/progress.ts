@@ -5,7 +5,7 @@ export function progressBar(label: string, total: number): SingleBar {
   const bar = new SingleBar(
     {
       stream: process.stderr,
-      format: `${label} [{bar}] {percentage}% | {value}/{total} | {info}`,
+      format: `${label} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted} | {info}`,
       hideCursor: true,
       clearOnComplete: false,
       noTTYOutput: !process.stderr.isTTY,

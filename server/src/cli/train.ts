@@ -78,7 +78,7 @@ export function registerTrainCommands(program: Command): void {
         onIteration: (m: IterationMetrics) => {
           if (!bar) return;
           if (m.step > bar.getTotal()) bar.setTotal(m.step);
-          bar.update(m.step, { info: `${Math.round(m.stepsPerSecond)} steps/s | mean return ${formatReturn(m.meanReturn)} | entropy ${m.entropy.toFixed(3)} | ETA {eta_formatted}` });
+          bar.update(m.step, { info: `${Math.round(m.stepsPerSecond)} steps/s | mean return ${formatReturn(m.meanReturn)} | entropy ${m.entropy.toFixed(3)}` });
         },
       });
       (bar as ReturnType<typeof progressBar> | null)?.stop();

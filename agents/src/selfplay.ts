@@ -1,0 +1,279 @@
+/**
+ * Self-play for team games (carball): one shared policy plays every agent slot; an opponent pool of
+ * past snapshots (ML-Agents' scheme, REFERENCES.md §7: window 10, play-against-latest ratio 0.5, Elo
+ * starting at 1200) supplies the other team's policy for whole rollouts. Against a past snapshot the
+ * opponent slots are external (the trainer neither learns from them nor counts their episodes);
+ * against the latest policy every slot learns (pure self-play).
+ *
+ * Elo (Elo 1978): E = 1 / (1 + 10^((R_b − R_a)/400)); R_a ← R_a + K·(S − E), R_b ← R_b − K·(S − E),
+ * with S = 1 for a win of the learner's team, ½ for a draw, 0 for a loss.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng, Wrapper, makeEnv, VecEnv, type AnyEnv, type CarballState, type VecStepResult, ballChaser } from '@rewardlab/sim';
+import { ActorCritic, type OpponentController } from './ppo';
+import { sampleActions } from './distributions';
+
+export interface SelfPlayConfig {
+  /** Past snapshots kept in the pool (ML-Agents `window`, 10). */
+  window: number;
+  /** Probability that a rollout plays the latest policy rather than a past snapshot (ML-Agents 0.5). */
+  playLatestRatio: number;
+  /** Iterations between snapshots added to the pool. */
+  snapshotEvery: number;
+  /** Elo K-factor. */
+  eloK: number;
+  /** Slots per env that form team 0 (the learner's side against snapshots); the rest are team 1. */
+  teamSize: number;
+}
+
+export const SELF_PLAY_DEFAULTS: Omit<SelfPlayConfig, 'teamSize'> = { window: 10, playLatestRatio: 0.5, snapshotEvery: 10, eloK: 16 };
+export const INITIAL_ELO = 1200;
+
+export function eloExpected(ra: number, rb: number): number {
+  return 1 / (1 + 10 ** ((rb - ra) / 400));
+}
+
+/** New ratings of a and b after a game that a scored `score` in (1 win, ½ draw, 0 loss). */
+export function eloUpdate(ra: number, rb: number, score: number, k: number): [number, number] {
+  const delta = k * (score - eloExpected(ra, rb));
+  return [ra + delta, rb - delta];
+}
+
+export interface PoolEntry {
+  id: string;
+  step: number;
+  /** Actor and critic weights (flat copies) of the snapshot. */
+  weights: Float32Array[];
+  elo: number;
+  games: number;
+}
+
+export class OpponentPool {
+  readonly entries: PoolEntry[] = [];
+  learnerElo = INITIAL_ELO;
+  constructor(readonly config: SelfPlayConfig) {}
+
+  async snapshot(policy: ActorCritic, step: number): Promise<PoolEntry> {
+    const vars = [...policy.actor.variables, ...policy.critic.variables];
+    const weights = await Promise.all(vars.map(async (v) => (await v.data()).slice() as Float32Array));
+    // A new snapshot starts at the learner's current rating (it is the learner, frozen).
+    const entry: PoolEntry = { id: `step-${step}`, step, weights, elo: this.learnerElo, games: 0 };
+    this.entries.push(entry);
+    while (this.entries.length > this.config.window) this.entries.shift();
+    return entry;
+  }
+
+  /** A past snapshot to play against, or null to play the latest policy. */
+  choose(rng: Rng): PoolEntry | null {
+    if (this.entries.length === 0 || rng.random() < this.config.playLatestRatio) return null;
+    return this.entries[rng.integer(this.entries.length)]!;
+  }
+
+  record(entry: PoolEntry, score: number): void {
+    [this.learnerElo, entry.elo] = eloUpdate(this.learnerElo, entry.elo, score, this.config.eloK);
+    entry.games += 1;
+  }
+
+  toJSON(): { learnerElo: number; entries: { id: string; step: number; elo: number; games: number }[] } {
+    return { learnerElo: this.learnerElo, entries: this.entries.map(({ id, step, elo, games }) => ({ id, step, elo, games })) };
+  }
+}
+
+/** Result of an episode for team 0 from its last step's events: 1 win, 0 loss, ½ draw (no goal). */
+export function teamZeroScore(info: Record<string, unknown> | undefined): number {
+  const agents = (info?.agents ?? []) as { events?: { teamGoal?: number; concede?: number } }[];
+  const ev = agents[0]?.events;
+  if (!ev) return 0.5;
+  if ((ev.teamGoal ?? 0) > 0) return 1;
+  if ((ev.concede ?? 0) > 0) return 0;
+  return 0.5;
+}
+
+/** Plays the other team with snapshots from the pool; plugged into PpoTrainer as its opponent. */
+export class SelfPlayController implements OpponentController {
+  readonly pool: OpponentPool;
+  private current: PoolEntry | null = null;
+  private net: ActorCritic | null = null;
+  private readonly rng: Rng;
+  private iterations = 0;
+  private readonly mask: Uint8Array;
+  readonly results = { games: 0, wins: 0, draws: 0, losses: 0 };
+
+  constructor(
+    readonly policy: ActorCritic,
+    readonly numEnvs: number,
+    readonly numAgents: number,
+    readonly config: SelfPlayConfig,
+    seed: number,
+    private readonly normalize: (obs: Float32Array, rows: number) => Float32Array,
+  ) {
+    this.pool = new OpponentPool(config);
+    this.rng = new Rng(seed);
+    this.mask = new Uint8Array(numEnvs * numAgents);
+    for (let i = 0; i < numEnvs; i++) for (let a = config.teamSize; a < numAgents; a++) this.mask[i * numAgents + a] = 1;
+  }
+
+  get opponent(): PoolEntry | null {
+    return this.current;
+  }
+
+  async beginRollout(globalStep: number): Promise<Uint8Array | null> {
+    if (this.iterations % this.config.snapshotEvery === 0) await this.pool.snapshot(this.policy, globalStep);
+    this.iterations += 1;
+    this.current = this.pool.choose(this.rng);
+    if (!this.current) return null;
+    if (!this.net) this.net = new ActorCritic(this.policy.obsSize, this.policy.actionSpace, this.policy.hiddenSizes, this.policy.activation, new Rng(0));
+    const vars = [...this.net.actor.variables, ...this.net.critic.variables];
+    vars.forEach((v, k) => v.assign(tf.tensor(this.current!.weights[k]!, v.shape)));
+    return this.mask;
+  }
+
+  async act(rawObs: Float32Array, envActions: Float32Array | Int32Array, obsSize: number, actionSize: number): Promise<void> {
+    if (!this.current || !this.net) return;
+    const rows: number[] = [];
+    for (let s = 0; s < this.mask.length; s++) if (this.mask[s]) rows.push(s);
+    const x = new Float32Array(rows.length * obsSize);
+    rows.forEach((s, k) => x.set(rawObs.subarray(s * obsSize, (s + 1) * obsSize), k * obsSize));
+    const { head } = await this.net.act(this.normalize(x, rows.length), rows.length);
+    const out = { actions: new Float32Array(rows.length * actionSize), envActions: envActions instanceof Int32Array ? new Int32Array(rows.length * actionSize) : new Float32Array(rows.length * actionSize), logProbs: new Float32Array(rows.length) };
+    sampleActions(this.net.dist, head, await this.net.logStdValues(), rows.length, this.rng, out);
+    rows.forEach((s, k) => envActions.set(out.envActions.subarray(k * actionSize, (k + 1) * actionSize), s * actionSize));
+  }
+
+  observe(r: VecStepResult): void {
+    if (!this.current) return;
+    const ended = new Set(r.info.episodes.map((e) => e.env));
+    for (const env of ended) {
+      const info = r.info.envInfos[env] as Record<string, unknown>;
+      const score = teamZeroScore((info.final as Record<string, unknown> | undefined) ?? info);
+      this.pool.record(this.current, score);
+      this.results.games += 1;
+      if (score === 1) this.results.wins += 1;
+      else if (score === 0) this.results.losses += 1;
+      else this.results.draws += 1;
+    }
+  }
+
+  dispose(): void {
+    this.net?.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Evaluation of a carball policy against a fixed opponent
+// ---------------------------------------------------------------------------------------------------
+
+export type CarballOpponent = 'ball-chaser' | 'random';
+
+export interface CarballEvalResult {
+  env: string;
+  opponent: CarballOpponent;
+  episodes: number;
+  wins: number;
+  draws: number;
+  losses: number;
+  /** Touches per episode by team 0 (the evaluated policy's side). */
+  touchesPerEpisode: number;
+  goalsFor: number;
+  goalsAgainst: number;
+  /** Mean over steps of the ball's velocity toward team 0's target goal (uu/s). */
+  meanBallVelocityToGoal: number;
+  meanEpisodeSteps: number;
+}
+
+function rawEnv(env: AnyEnv): { getState(): CarballState } {
+  return (env instanceof Wrapper ? env.unwrapped : env) as unknown as { getState(): CarballState };
+}
+
+/**
+ * Plays `episodes` episodes of a carball env with team 0 driven by `policy` (greedy, or uniformly random
+ * actions when policy is 'random') and team 1 by the scripted opponent, and reports touches, goals and
+ * the ball's velocity toward team 0's target goal (+y). For the learning checks of the issue.
+ */
+export async function evaluateCarball(options: {
+  env: string;
+  policy: ActorCritic | 'random';
+  opponent: CarballOpponent;
+  episodes: number;
+  seed: number;
+  numEnvs?: number;
+  normalize?: (obs: Float32Array, rows: number) => Float32Array;
+  envOptions?: Record<string, unknown>;
+}): Promise<CarballEvalResult> {
+  const numEnvs = options.numEnvs ?? Math.min(options.episodes, 4);
+  const envs: AnyEnv[] = [];
+  for (let i = 0; i < numEnvs; i++) envs.push(await makeEnv<AnyEnv>(options.env, options.envOptions ?? {}));
+  const vec = new VecEnv(envs, { autoreset: 'same-step' });
+  const rng = new Rng(options.seed);
+  const team = vec.numAgents / 2;
+  const actions = vec.createActionBuffer();
+  const space = vec.singleActionSpace;
+  const result: CarballEvalResult = { env: options.env, opponent: options.opponent, episodes: 0, wins: 0, draws: 0, losses: 0, touchesPerEpisode: 0, goalsFor: 0, goalsAgainst: 0, meanBallVelocityToGoal: 0, meanEpisodeSteps: 0 };
+  let touches = 0;
+  let velSum = 0;
+  let velCount = 0;
+  let steps = 0;
+  const started = new Uint8Array(numEnvs).fill(1);
+  let { obs } = await vec.reset({ seed: options.seed });
+  const randomAction = (s: number): void => {
+    if (space.kind === 'discrete') actions[s] = rng.integer(space.n);
+    else if (space.kind === 'multi-discrete') space.nvec.forEach((n, k) => (actions[s * vec.actionSize + k] = rng.integer(n)));
+    else for (let k = 0; k < vec.actionSize; k++) actions[s * vec.actionSize + k] = rng.uniform(-1, 1);
+  };
+  while (result.episodes < options.episodes) {
+    // team 0
+    if (options.policy === 'random') {
+      for (let i = 0; i < numEnvs; i++) for (let a = 0; a < team; a++) randomAction(i * vec.numAgents + a);
+    } else {
+      const rows = numEnvs * team;
+      const x = new Float32Array(rows * vec.obsSize);
+      for (let i = 0; i < numEnvs; i++) for (let a = 0; a < team; a++) x.set(obs.subarray((i * vec.numAgents + a) * vec.obsSize, (i * vec.numAgents + a + 1) * vec.obsSize), (i * team + a) * vec.obsSize);
+      const { head } = await options.policy.act(options.normalize ? options.normalize(x, rows) : x, rows);
+      const out = { actions: new Float32Array(rows * vec.actionSize), envActions: vec.createActionBuffer().subarray(0, rows * vec.actionSize), logProbs: new Float32Array(rows) };
+      sampleActions(options.policy.dist, head, await options.policy.logStdValues(), rows, rng, out, true);
+      for (let i = 0; i < numEnvs; i++) for (let a = 0; a < team; a++) actions.set(out.envActions.subarray((i * team + a) * vec.actionSize, (i * team + a + 1) * vec.actionSize), (i * vec.numAgents + a) * vec.actionSize);
+    }
+    // team 1
+    for (let i = 0; i < numEnvs; i++) {
+      const state = options.opponent === 'ball-chaser' ? rawEnv(vec.envs[i]!).getState() : null;
+      for (let a = team; a < vec.numAgents; a++) {
+        const s = i * vec.numAgents + a;
+        if (options.opponent === 'random') randomAction(s);
+        else actions[s] = ballChaser(state!, state!.cars[a]!.id);
+      }
+    }
+    const r = await vec.step(actions);
+    obs = r.obs;
+    steps += numEnvs;
+    for (let i = 0; i < numEnvs; i++) {
+      if (!started[i]) continue;
+      const info = r.info.envInfos[i] as Record<string, unknown>;
+      const stepInfo = (info.final as Record<string, unknown> | undefined) ?? info;
+      const agents = (stepInfo.agents ?? []) as { events: { touch: number } }[];
+      for (let a = 0; a < team; a++) touches += agents[a]?.events.touch ?? 0;
+      const state = rawEnv(vec.envs[i]!).getState();
+      const ball = state.ball;
+      // unit vector from the ball to the back of team 0's target goal (0, 6000, ball z), RLGym's VelocityBallToGoal direction
+      const dx = 0 - ball.pos[0], dy = 6000 - ball.pos[1];
+      const norm = Math.hypot(dx, dy) || 1;
+      velSum += (dx * ball.vel[0] + dy * ball.vel[1]) / norm;
+      velCount += 1;
+    }
+    for (const ep of r.info.episodes) {
+      if (ep.agent !== 0 || result.episodes >= options.episodes) continue;
+      const info = r.info.envInfos[ep.env] as Record<string, unknown>;
+      const score = teamZeroScore((info.final as Record<string, unknown> | undefined) ?? info);
+      result.episodes += 1;
+      result.meanEpisodeSteps += ep.length;
+      if (score === 1) (result.wins += 1), (result.goalsFor += 1);
+      else if (score === 0) (result.losses += 1), (result.goalsAgainst += 1);
+      else result.draws += 1;
+    }
+  }
+  await vec.close();
+  result.touchesPerEpisode = touches / result.episodes;
+  result.meanBallVelocityToGoal = velSum / Math.max(1, velCount);
+  result.meanEpisodeSteps /= result.episodes;
+  void steps;
+  return result;
+}

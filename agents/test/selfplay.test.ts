@@ -1,0 +1,74 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { discrete, Rng } from '@rewardlab/sim';
+import { ActorCritic, eloExpected, eloUpdate, evaluateCarball, INITIAL_ELO, OpponentPool, selectBackend, teamZeroScore, train } from '../src';
+
+const tmp = mkdtempSync(join(tmpdir(), 'rl-selfplay-'));
+
+beforeAll(async () => {
+  await selectBackend('wasm');
+});
+
+describe('Elo', () => {
+  it('expected scores follow the logistic curve with a 400-point scale', () => {
+    expect(eloExpected(1200, 1200)).toBe(0.5);
+    expect(eloExpected(1600, 1200)).toBeCloseTo(1 / (1 + 10 ** -1), 12);
+    expect(eloExpected(1200, 1600) + eloExpected(1600, 1200)).toBeCloseTo(1, 12);
+  });
+
+  it('a win moves K·(1 − E) points from the loser to the winner', () => {
+    const [a, b] = eloUpdate(1200, 1300, 1, 16);
+    const e = 1 / (1 + 10 ** (100 / 400));
+    expect(a).toBeCloseTo(1200 + 16 * (1 - e), 10);
+    expect(b).toBeCloseTo(1300 - 16 * (1 - e), 10);
+    const [c, d] = eloUpdate(1250, 1250, 0.5, 16);
+    expect([c, d]).toEqual([1250, 1250]);
+  });
+});
+
+describe('OpponentPool', () => {
+  it('keeps a window of snapshots starting at the learner rating and plays the latest at the given ratio', async () => {
+    const pool = new OpponentPool({ window: 3, playLatestRatio: 0.25, snapshotEvery: 1, eloK: 16, teamSize: 1 });
+    const policy = new ActorCritic(3, discrete(2), [4], 'tanh', new Rng(0));
+    for (let step = 0; step < 5; step++) await pool.snapshot(policy, step * 100);
+    expect(pool.entries.map((e) => e.step)).toEqual([200, 300, 400]);
+    expect(pool.entries.every((e) => e.elo === INITIAL_ELO)).toBe(true);
+    const rng = new Rng(1);
+    let latest = 0;
+    for (let i = 0; i < 4000; i++) if (pool.choose(rng) === null) latest += 1;
+    expect(latest / 4000).toBeGreaterThan(0.22);
+    expect(latest / 4000).toBeLessThan(0.28);
+    pool.record(pool.entries[0]!, 1);
+    expect(pool.learnerElo).toBeCloseTo(INITIAL_ELO + 8, 10);
+    expect(pool.entries[0]!.elo).toBeCloseTo(INITIAL_ELO - 8, 10);
+    policy.dispose();
+  });
+
+  it('scores an episode from team 0 events: goal 1, concede 0, neither ½', () => {
+    expect(teamZeroScore({ agents: [{ events: { teamGoal: 1, concede: 0 } }] })).toBe(1);
+    expect(teamZeroScore({ agents: [{ events: { teamGoal: 0, concede: 1 } }] })).toBe(0);
+    expect(teamZeroScore({ agents: [{ events: { teamGoal: 0, concede: 0 } }] })).toBe(0.5);
+  });
+});
+
+describe('carball self-play and evaluation', () => {
+  it('trains carball-1v1 with the lucy reward against an opponent pool, recording Elo games', async () => {
+    const result = await train({ env: 'carball-1v1', steps: 4 * 2 * 64, numEnvs: 2, seed: 3, ppo: { numSteps: 64, minibatchSize: 128, epochs: 1, hiddenSizes: [32, 32] }, selfPlay: { snapshotEvery: 1, playLatestRatio: 0 }, envOptions: { noTouchTimeoutSeconds: 2 }, out: join(tmp, 'cb') });
+    expect(result.selfPlay).toBeDefined();
+    // Every rollout played a snapshot (ratio 0), so every finished episode was a rated game.
+    expect(result.selfPlay!.games).toBeGreaterThan(0);
+    expect(result.selfPlay!.wins + result.selfPlay!.draws + result.selfPlay!.losses).toBe(result.selfPlay!.games);
+    // Against snapshots only team 0 learns: 2 envs × 1 slot × 64 steps per iteration, not all 4 slots.
+    expect(result.steps).toBe(result.iterations * 2 * 64);
+  }, 300_000);
+
+  it('evaluates a policy against the scripted ball chaser and reports touches and goals', async () => {
+    const r = await evaluateCarball({ env: 'carball-1v1', policy: 'random', opponent: 'ball-chaser', episodes: 2, seed: 0, envOptions: { noTouchTimeoutSeconds: 3 } });
+    expect(r.episodes).toBe(2);
+    expect(r.wins + r.draws + r.losses).toBe(2);
+    expect(Number.isFinite(r.meanBallVelocityToGoal)).toBe(true);
+    expect(r.touchesPerEpisode).toBeGreaterThanOrEqual(0);
+  }, 120_000);
+});
