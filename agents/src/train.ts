@@ -14,7 +14,7 @@ import { ActorCritic, PpoTrainer, type IterationMetrics, type RewardTransformLik
 import { sampleActions } from './distributions';
 import { OpponentPool, SELF_PLAY_DEFAULTS, SelfPlayController, type SelfPlayConfig } from './selfplay';
 import { createReturnTransforms, parseRewardSpec, withReward, type RewardSpec } from '@rewardlab/rewards';
-import { CheckpointError, loadPolicyWeights, loadTrainerState, readPolicyFile, savePolicy, saveTrainerState } from './checkpoint';
+import { CheckpointError, loadPolicyWeights, loadTrainerState, readPolicyFile, savePolicy, saveTrainerState, type PolicyFile } from './checkpoint';
 
 export interface TrainOptions {
   env?: string;
@@ -299,6 +299,30 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   } finally {
     policy.dispose();
   }
+}
+
+/** A saved policy ready to act: the network, its metadata and its observation normaliser. */
+export async function loadPolicy(dir: string): Promise<{ policy: ActorCritic; meta: PolicyFile; normalize: (obs: Float32Array, rows: number) => Float32Array }> {
+  const meta = await readPolicyFile(dir);
+  const policy = new ActorCritic(meta.obsSize, meta.actionSpace, meta.hiddenSizes, meta.activation, new Rng(0));
+  try {
+    await loadPolicyWeights(dir, policy, meta);
+  } catch (err) {
+    policy.dispose();
+    throw err;
+  }
+  const norm = meta.obsNormalization;
+  const normalize = (obs: Float32Array, rows: number): Float32Array => {
+    if (!norm) return obs;
+    const n = meta.obsSize;
+    const out = new Float32Array(rows * n);
+    for (let i = 0; i < rows * n; i++) {
+      const k = i % n;
+      out[i] = Math.max(-norm.clip, Math.min(norm.clip, (obs[i]! - norm.mean[k]!) / Math.sqrt(norm.var[k]! + 1e-8)));
+    }
+    return out;
+  };
+  return { policy, meta, normalize };
 }
 
 /** The checkpoint a run directory's `latest` file points to. */

@@ -33,8 +33,9 @@ describe('rewardlab CLI', () => {
   it('an unknown env id is one error line listing the registered ids, and a JSON error under --json', () => {
     const r = rewardlab('check-env', '--env', 'Cartpole', '--json');
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe('rewardlab: error: unknown env id "Cartpole"; registered envs: CartPole-v1, Pendulum-v1');
-    expect(r.last).toEqual({ error: { name: 'UnknownEnvError', message: 'unknown env id "Cartpole"; registered envs: CartPole-v1, Pendulum-v1' } });
+    const ids = 'CartPole-v1, Pendulum-v1, carball-1v1, carball-2v2, carball-3v3';
+    expect(r.stderr.trim()).toBe(`rewardlab: error: unknown env id "Cartpole"; registered envs: ${ids}`);
+    expect(r.last).toEqual({ error: { name: 'UnknownEnvError', message: `unknown env id "Cartpole"; registered envs: ${ids}` } });
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 

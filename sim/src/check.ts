@@ -6,7 +6,7 @@
 import { isMultiAgent, numAgentsOf, type AnyEnv, type Info, type Observation } from './env';
 import { Rng } from './rng';
 import { actionLength, boxBounds, formatSpace, sampleSpace, validateSpace, whyNotContained, type Space, type SpaceValue } from './spaces';
-import type { VecEnv } from './vector';
+import type { VecEnvLike } from './vector';
 
 export class EnvCheckError extends Error {
   override name = 'EnvCheckError';
@@ -270,7 +270,7 @@ function describeInvalid(space: Space): string {
  * ends reported with final observations, and the autoreset mode's semantics. Runs up to `maxSteps`
  * steps with seeded random actions; the VecEnv stays open.
  */
-export async function checkVecEnv(vec: VecEnv, options: { seed?: number; maxSteps?: number } = {}): Promise<EnvCheckReport> {
+export async function checkVecEnv(vec: VecEnvLike, options: { seed?: number; maxSteps?: number } = {}): Promise<EnvCheckReport> {
   const seed = options.seed ?? 7;
   const maxSteps = options.maxSteps ?? 2000;
   const problems: string[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ballChaser, ballChaserControls, CARBALL_EVENT_NAMES, CarballVecEnv, checkEnv, checkVecEnv, createCarballEnv, LOOKUP_TABLE_SIZE, Rng, type VecEnv } from '../src';
+import { ballChaser, ballChaserControls, CARBALL_EVENT_NAMES, CarballVecEnv, checkEnv, checkVecEnv, createCarballEnv, LOOKUP_TABLE_SIZE, Rng } from '../src';
 import { carAt, controls, IDLE } from './carball-helpers';
 
 describe('CarballVecEnv: many arenas in one Rapier world', () => {
@@ -8,15 +8,14 @@ describe('CarballVecEnv: many arenas in one Rapier world', () => {
     const vec = await CarballVecEnv.make(2, 3, { noTouchTimeoutSeconds: 2 });
     expect(vec.numSlots).toBe(12);
     expect(vec.obsSize).toBe(169);
-    // checkVecEnv only uses the VecEnvLike members.
-    const report = await checkVecEnv(vec as unknown as VecEnv, { maxSteps: 200 });
+    const report = await checkVecEnv(vec, { maxSteps: 200 });
     expect(report.numAgents).toBe(4);
     await vec.close();
   });
 
   it('passes checkVecEnv in same-step autoreset mode with the continuous parser', async () => {
     const vec = await CarballVecEnv.make(1, 2, { noTouchTimeoutSeconds: 1, actionParser: 'continuous', autoreset: 'same-step' });
-    await checkVecEnv(vec as unknown as VecEnv, { maxSteps: 200 });
+    await checkVecEnv(vec, { maxSteps: 200 });
     await vec.close();
   });
 

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { BACKEND_NAMES, benchTrain, evaluate, train, type BackendPreference, type IterationMetrics, type TrainBenchResult, type TrainResult, type EvalResult, type PpoConfigInput } from '@rewardlab/agents';
-import { emitResult } from './output';
+import { BACKEND_NAMES, benchTrain, evaluate, evaluateCarball, loadPolicy, selectBackend, train, type BackendPreference, type IterationMetrics, type TrainBenchResult, type TrainResult, type EvalResult, type PpoConfigInput } from '@rewardlab/agents';
+import { CliError, emitResult } from './output';
 import { nonNegativeInt, positiveInt } from './parse';
 import { progressBar } from './progress';
 
@@ -93,9 +93,23 @@ export function registerTrainCommands(program: Command): void {
     .option('--episodes <n>', 'episodes', positiveInt, 10)
     .option('--seed <n>', 'seed', nonNegativeInt, 0)
     .option('--stochastic', 'sample actions instead of taking the most likely one')
+    .option('--opponent <name>', 'carball: the other team is the scripted ball-chaser or a random policy; reports touches, goals and ball velocity, beside a random policy in the same seats')
     .option('--backend <name>', 'tfjs backend', backendOption, 'auto' as BackendPreference)
     .option('--json', 'print the result as one JSON object on the last stdout line')
-    .action(async (opts: { policy: string; env?: string; episodes: number; seed: number; stochastic?: boolean; backend: BackendPreference; json?: boolean }) => {
+    .action(async (opts: { policy: string; env?: string; episodes: number; seed: number; stochastic?: boolean; opponent?: string; backend: BackendPreference; json?: boolean }) => {
+      if (opts.opponent !== undefined) {
+        if (opts.opponent !== 'ball-chaser' && opts.opponent !== 'random') throw new InvalidArgumentError(`--opponent: expected ball-chaser or random, got "${opts.opponent}"`);
+        await selectBackend(opts.backend);
+        const { policy, meta, normalize } = await loadPolicy(opts.policy);
+        const env = opts.env ?? meta.envId;
+        if (!env.startsWith('carball')) throw new CliError(`--opponent is for carball envs; the policy was trained on ${meta.envId}`);
+        const trained = await evaluateCarball({ env, policy, opponent: opts.opponent, episodes: opts.episodes, seed: opts.seed, normalize });
+        const random = await evaluateCarball({ env, policy: 'random', opponent: opts.opponent, episodes: opts.episodes, seed: opts.seed });
+        policy.dispose();
+        const result = { env, opponent: opts.opponent, policy: trained, random, touchRatio: random.touchesPerEpisode > 0 ? trained.touchesPerEpisode / random.touchesPerEpisode : null };
+        emitResult(result, opts, (r: typeof result) => `${r.env} vs ${r.opponent}: ${r.policy.touchesPerEpisode.toFixed(2)} touches/episode (random ${r.random.touchesPerEpisode.toFixed(2)}), ball velocity to goal ${r.policy.meanBallVelocityToGoal.toFixed(1)} uu/s (random ${r.random.meanBallVelocityToGoal.toFixed(1)}), W/D/L ${r.policy.wins}/${r.policy.draws}/${r.policy.losses}`);
+        return;
+      }
       const result = await evaluate({ policy: opts.policy, env: opts.env, episodes: opts.episodes, seed: opts.seed, deterministic: !opts.stochastic, backend: opts.backend });
       emitResult(result, opts, (r: EvalResult) => `${r.env}: mean return ${r.meanReturn.toFixed(2)} ± ${r.stdReturn.toFixed(2)} over ${r.episodes} episodes (mean length ${r.meanLength.toFixed(1)})`);
     });
