@@ -5,6 +5,7 @@ import { registerDemoCommand } from './demo';
 import { registerTrainBench, registerTrainCommands } from './train';
 import { registerRewardCommands } from './reward';
 import { reportError } from './output';
+import { registerServeCommand } from './serve';
 
 export function buildProgram(): Command {
   const program = new Command('rewardlab')
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerRewardCommands(program);
   registerTrainCommands(program);
+  registerServeCommand(program);
   const bench = program.commands.find((c) => c.name() === 'bench');
   if (bench) registerTrainBench(bench);
   return program;

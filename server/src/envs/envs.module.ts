@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { EnvsController } from './envs.controller';
+
+@Module({ controllers: [EnvsController] })
+export class EnvsModule {}
