@@ -1,0 +1,237 @@
+/**
+ * The API's integration suite, run over real HTTP against a server process on one database (a SQLite
+ * file, or a PostgreSQL schema of its own): the run lifecycle, bad input, auth, and a kill -9 of the
+ * server in the middle of a run.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeReplay } from '@rewardlab/sim';
+import { api, openStream, processGone, startServer, waitFor, type ServerProcess } from './helpers';
+
+export interface Database {
+  /** `--db` value for a fresh, empty database. */
+  url: string;
+  cleanup(): Promise<void>;
+}
+
+/** numSteps × workers: the global steps of one PPO iteration. */
+const NUM_STEPS = 32;
+const WORKERS = 8;
+const STEPS_PER_ITERATION = NUM_STEPS * WORKERS;
+
+const shortRun = (steps: number) => ({
+  env: 'CartPole-v1',
+  reward: 'native',
+  algo: 'ppo',
+  hyperparameters: { numSteps: NUM_STEPS, minibatchSize: 128, epochs: 2 },
+  steps,
+  seed: 3,
+  workers: WORKERS,
+  checkpointEvery: 2,
+  replayEvery: 5,
+});
+
+export function defineApiSuite(name: string, open: () => Promise<Database | { skip: string }>): void {
+  describe(name, () => {
+    let db: Database | null = null;
+    let skip = '';
+    let dataDir = '';
+    let server: ServerProcess | null = null;
+
+    beforeAll(async () => {
+      const opened = await open();
+      if ('skip' in opened) {
+        skip = opened.skip;
+        console.warn(`${name}: skipped: ${skip}`);
+        return;
+      }
+      db = opened;
+      dataDir = mkdtempSync(join(tmpdir(), 'rewardlab-api-'));
+      server = await startServer(db.url, dataDir);
+    }, 90_000);
+
+    afterAll(async () => {
+      await server?.stop();
+      await db?.cleanup();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    }, 60_000);
+
+    it('runs a short CartPole run from queued to succeeded with metrics, checkpoints and a replay', async (ctx) => {
+      if (skip) return ctx.skip();
+      const base = server!.url;
+      const stream = await openStream(base);
+      const created = await api(base, 'POST', '/api/runs', shortRun(2048));
+      expect(created.status).toBe(201);
+      expect(created.body.status).toBe('queued');
+      expect(created.body).not.toHaveProperty('runDir');
+      const id: string = created.body.id;
+
+      const run = await waitFor('the run to finish', async () => {
+        const r = await api(base, 'GET', `/api/runs/${id}`);
+        return ['succeeded', 'failed'].includes(r.body.status) && r.body;
+      });
+      expect(run.error).toBeNull();
+      expect(run.status).toBe('succeeded');
+      expect(run.step).toBe(2048);
+
+      const metrics = (await api(base, 'GET', `/api/runs/${id}/metrics`)).body.metrics;
+      expect(metrics.map((m: { step: number }) => m.step)).toEqual(Array.from({ length: 2048 / STEPS_PER_ITERATION }, (_, i) => (i + 1) * STEPS_PER_ITERATION));
+      for (const key of ['meanReturn', 'policyLoss', 'valueLoss', 'entropy', 'stepsPerSecond']) expect(typeof metrics[metrics.length - 1][key]).toBe('number');
+      expect(metrics[0].rewardComponents).toHaveProperty('native');
+      const after = (await api(base, 'GET', `/api/runs/${id}/metrics?after=1024`)).body.metrics;
+      expect(after[0].step).toBe(1024 + STEPS_PER_ITERATION);
+
+      const checkpoints = (await api(base, 'GET', `/api/runs/${id}/checkpoints`)).body.checkpoints;
+      expect(checkpoints.some((c: { kind: string }) => c.kind === 'checkpoint')).toBe(true);
+      const final = checkpoints.find((c: { kind: string }) => c.kind === 'final');
+      expect(final.step).toBe(2048);
+      expect(final).not.toHaveProperty('dir');
+      const tar = await api<Buffer>(base, 'GET', `/api/checkpoints/${final.id}/download`);
+      expect(tar.status).toBe(200);
+      expect(tar.body.subarray(257, 262).toString()).toBe('ustar');
+      const evaluation = await api(base, 'POST', `/api/checkpoints/${final.id}/evaluate`, { episodes: 2, seed: 1 });
+      expect(evaluation.status).toBe(201);
+      expect(evaluation.body.episodes).toBe(2);
+      expect(typeof evaluation.body.meanReturn).toBe('number');
+
+      const replays = (await api(base, 'GET', `/api/runs/${id}/replays`)).body.replays;
+      expect(replays.length).toBeGreaterThan(0);
+      const file = await api<Buffer>(base, 'GET', `/api/replays/${replays[0].id}/download`);
+      expect(file.status).toBe(200);
+      const replay = decodeReplay(new Uint8Array(file.body));
+      expect(replay.meta.envId).toBe('CartPole-v1');
+      expect(replay.frameCount).toBe(replays[0].frames);
+      expect(replay.componentNames).toEqual(['native']);
+
+      // The stream saw the lifecycle and every metric batch.
+      const mine = stream.messages.filter((m) => m.runId === id);
+      stream.close();
+      expect(mine.filter((m) => m.type === 'status').map((m) => m.status)).toEqual(['queued', 'running', 'succeeded']);
+      expect(mine.filter((m) => m.type === 'metrics')).toHaveLength(metrics.length);
+      expect(mine.some((m) => m.type === 'episode')).toBe(true);
+      expect(mine.some((m) => m.type === 'checkpoint')).toBe(true);
+      expect(mine.some((m) => m.type === 'replay')).toBe(true);
+
+      const listed = (await api(base, 'GET', '/api/runs?limit=5')).body;
+      expect(listed.runs.map((r: { id: string }) => r.id)).toContain(id);
+    }, 120_000);
+
+    it('answers bad input with 400 naming the field, unknown ids with 404, oversized bodies with 413', async (ctx) => {
+      if (skip) return ctx.skip();
+      const base = server!.url;
+      const malformed = await api(base, 'POST', '/api/runs', '{"env": "CartPole-v1", ');
+      expect(malformed.status).toBe(400);
+      expect(malformed.body.message).toMatch(/malformed JSON/);
+      const unknownEnv = await api(base, 'POST', '/api/runs', { ...shortRun(100), env: 'Nope-v0' });
+      expect(unknownEnv.status).toBe(400);
+      expect(unknownEnv.body.field).toBe('env');
+      expect(unknownEnv.body.message).toMatch(/unknown env "Nope-v0"/);
+      const unknownReward = await api(base, 'POST', '/api/runs', { ...shortRun(100), reward: 'bogus' });
+      expect(unknownReward.status).toBe(400);
+      expect(unknownReward.body.field).toBe('reward');
+      const lr = await api(base, 'POST', '/api/runs', { ...shortRun(100), hyperparameters: { learningRate: 5 } });
+      expect(lr.status).toBe(400);
+      expect(lr.body.field).toBe('hyperparameters.learningRate');
+      const steps = await api(base, 'POST', '/api/runs', { ...shortRun(100), steps: 0 });
+      expect(steps.status).toBe(400);
+      expect(steps.body.field).toBe('steps');
+      const extra = await api(base, 'POST', '/api/runs', { ...shortRun(100), colour: 'red' });
+      expect(extra.status).toBe(400);
+      expect(extra.body.field).toBe('colour');
+
+      for (const path of ['/api/runs/no-such-run', '/api/runs/no-such-run/metrics', '/api/checkpoints/nope/download', '/api/replays/nope/download', '/api/experiments/nope']) {
+        const r = await api(base, 'GET', path);
+        expect(r.status, path).toBe(404);
+      }
+      expect((await api(base, 'POST', '/api/runs/no-such-run/stop')).status).toBe(404);
+
+      const big = await api(base, 'POST', '/api/runs', { ...shortRun(100), env: 'x'.repeat(2 * 1024 * 1024) });
+      expect(big.status).toBe(413);
+      const list = await api(base, 'GET', '/api/runs?limit=100000');
+      expect(list.status).toBe(400);
+      expect(list.body.field).toBe('limit');
+    }, 60_000);
+
+    it('marks a run failed, with the reason, when its trainer process crashes', async (ctx) => {
+      if (skip) return ctx.skip();
+      const base = server!.url;
+      const id: string = (await api(base, 'POST', '/api/runs', shortRun(1_000_000))).body.id;
+      const pid: number = await waitFor('the trainer to start', async () => (await api(base, 'GET', '/api/workers')).body.workers.find((w: { runId: string }) => w.runId === id)?.pid);
+      process.kill(pid, 'SIGKILL');
+      const run = await waitFor('the run to fail', async () => {
+        const r = await api(base, 'GET', `/api/runs/${id}`);
+        return r.body.status === 'failed' && r.body;
+      }, 30_000);
+      expect(run.error).toMatch(/the trainer process exited \(SIGKILL\) without finishing/);
+      expect((await api(base, 'GET', '/api/workers')).body.workers).toEqual([]);
+    }, 60_000);
+
+    it('requires the bearer token on every route and the WebSocket when REWARDLAB_TOKEN is set', async (ctx) => {
+      if (skip) return ctx.skip();
+      const authed = await startServer(db!.url, dataDir, { REWARDLAB_TOKEN: 's3cret' });
+      try {
+        const base = authed.url;
+        for (const path of ['/api/health', '/api/runs', '/api/docs', '/']) expect((await api(base, 'GET', path)).status, path).toBe(401);
+        expect((await api(base, 'POST', '/api/runs', shortRun(100))).status).toBe(401);
+        expect((await api(base, 'GET', '/api/runs', undefined, { authorization: 'Bearer wrong' })).status).toBe(401);
+        expect((await api(base, 'GET', '/api/health', undefined, { authorization: 'Bearer s3cret' })).status).toBe(200);
+        await expect(openStream(base)).rejects.toThrow(/401/);
+        const stream = await openStream(base, '', { authorization: 'Bearer s3cret' });
+        stream.close();
+      } finally {
+        await authed.stop();
+      }
+    }, 90_000);
+
+    it('survives kill -9 mid-run: the run is interrupted, acknowledged metrics remain, resume continues from the last checkpoint', async (ctx) => {
+      if (skip) return ctx.skip();
+      let base = server!.url;
+      const total = 16 * STEPS_PER_ITERATION * 3;
+      const created = await api(base, 'POST', '/api/runs', shortRun(total));
+      const id: string = created.body.id;
+      const stream = await openStream(base, `?runId=${id}`);
+      // Every metrics message on the stream was committed before it was sent.
+      await waitFor('two checkpoints and some metrics', async () => {
+        const checkpoints = stream.messages.filter((m) => m.type === 'checkpoint').length;
+        const metrics = stream.messages.filter((m) => m.type === 'metrics').length;
+        return checkpoints >= 2 && metrics >= 5;
+      }, 90_000, 20);
+      const trainers = (await api(base, 'GET', '/api/workers')).body.workers;
+      const trainerPid: number = trainers.find((w: { runId: string }) => w.runId === id).pid;
+      await server!.kill9();
+      const acknowledged: number[] = stream.messages.filter((m) => m.type === 'metrics').map((m) => m.batch.step);
+      stream.close();
+      // The trainer notices its server is gone and exits.
+      await waitFor('the orphaned trainer to exit', async () => processGone(trainerPid), 30_000);
+
+      server = await startServer(db!.url, dataDir);
+      base = server.url;
+      const interrupted = (await api(base, 'GET', `/api/runs/${id}`)).body;
+      expect(interrupted.status).toBe('interrupted');
+      expect(interrupted.step).toBeLessThan(total);
+      const stored: number[] = (await api(base, 'GET', `/api/runs/${id}/metrics`)).body.metrics.map((m: { step: number }) => m.step);
+      for (const step of acknowledged) expect(stored).toContain(step);
+
+      const checkpoints = (await api(base, 'GET', `/api/runs/${id}/checkpoints`)).body.checkpoints.filter((c: { kind: string }) => c.kind === 'checkpoint');
+      const last = Math.max(...checkpoints.map((c: { step: number }) => c.step));
+      const resumed = await api(base, 'POST', `/api/runs/${id}/resume`);
+      expect(resumed.status).toBe(202);
+      expect(resumed.body.status).toBe('queued');
+      const done = await waitFor('the resumed run to finish', async () => {
+        const r = await api(base, 'GET', `/api/runs/${id}`);
+        return ['succeeded', 'failed'].includes(r.body.status) && r.body;
+      });
+      expect(done.error).toBeNull();
+      expect(done.status).toBe('succeeded');
+      expect(done.step).toBe(total);
+      const steps: number[] = (await api(base, 'GET', `/api/runs/${id}/metrics`)).body.metrics.map((m: { step: number }) => m.step);
+      // One batch per iteration from the start to the end, none repeated: the resumed trainer's first
+      // batch is the iteration after the checkpoint.
+      expect(steps).toEqual(Array.from({ length: total / STEPS_PER_ITERATION }, (_, i) => (i + 1) * STEPS_PER_ITERATION));
+      expect(steps).toContain(last + STEPS_PER_ITERATION);
+      expect((await api(base, 'POST', `/api/runs/${id}/resume`)).status).toBe(409);
+    }, 180_000);
+  });
+}
