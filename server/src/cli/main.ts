@@ -6,6 +6,7 @@ import { registerTrainBench, registerTrainCommands } from './train';
 import { registerRewardCommands } from './reward';
 import { reportError } from './output';
 import { registerServeCommand } from './serve';
+import { registerApiBench } from './bench-api';
 
 export function buildProgram(): Command {
   const program = new Command('rewardlab')
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   const bench = program.commands.find((c) => c.name() === 'bench');
   if (bench) registerTrainBench(bench);
+  if (bench) registerApiBench(bench);
   return program;
 }
 
