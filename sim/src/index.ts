@@ -12,6 +12,7 @@ export * from './check';
 export { parseOptions } from './options';
 export * from './envs';
 export * from './replay';
+export * from './worker';
 
 import { registerBuiltinEnvs } from './envs';
 registerBuiltinEnvs();

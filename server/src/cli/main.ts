@@ -5,6 +5,7 @@ import { registerDemoCommand } from './demo';
 import { registerTrainBench, registerTrainCommands } from './train';
 import { registerRewardCommands } from './reward';
 import { reportError } from './output';
+import { registerSimWorkerCommand } from './sim-worker';
 import { registerServeCommand } from './serve';
 import { registerApiBench } from './bench-api';
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerRewardCommands(program);
   registerTrainCommands(program);
+  registerSimWorkerCommand(program);
   registerServeCommand(program);
   const bench = program.commands.find((c) => c.name() === 'bench');
   if (bench) registerTrainBench(bench);

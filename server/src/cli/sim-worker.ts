@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { SimWorkerServer } from '@rewardlab/sim';
+import { CliError } from './output';
+import { nonNegativeInt, positiveInt } from './parse';
+
+export interface SimWorkerCommandOptions {
+  env?: string;
+  envModule?: string;
+  numEnvs: number;
+  port: number;
+  host: string;
+  token?: string;
+  heartbeatMs: number;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/**
+ * `rewardlab sim-worker`: hosts a vector env behind a WebSocket (sim/PROTOCOL.md) until SIGINT/SIGTERM.
+ * Once listening it prints one line (with --json, one JSON object: url, port, env, numEnvs); logs go to
+ * stderr. The token can also come from REWARDLAB_WORKER_TOKEN, which keeps it out of `ps`.
+ */
+export function registerSimWorkerCommand(program: Command): void {
+  program
+    .command('sim-worker')
+    .description('host a vector env for remote trainers over WebSockets (sim/PROTOCOL.md)')
+    .option('--env <id>', 'registered env id')
+    .option('--env-module <file>', 'module whose default export builds the env')
+    .option('--num-envs <n>', 'envs hosted by this worker', positiveInt, 8)
+    .option('--port <n>', 'TCP port (0: any free port)', nonNegativeInt, 9100)
+    .option('--host <addr>', 'address to bind (use 0.0.0.0 only on a trusted network, with --token)', '127.0.0.1')
+    .option('--token <secret>', 'shared secret that clients must present (default: $REWARDLAB_WORKER_TOKEN)')
+    .option('--heartbeat-ms <n>', 'ping interval; a client silent for three intervals is dropped', positiveInt, 10_000)
+    .option('--quiet', 'no session logs on stderr')
+    .option('--json', 'print the listening address as one JSON object on stdout')
+    .action(async (opts: SimWorkerCommandOptions) => {
+      if (!opts.env && !opts.envModule) throw new CliError('give --env ID or --env-module FILE (see `rewardlab envs`)');
+      if (opts.port > 65535) throw new CliError(`--port must be at most 65535, got ${opts.port}`);
+      const token = opts.token ?? process.env.REWARDLAB_WORKER_TOKEN;
+      if (!token && opts.host !== '127.0.0.1' && opts.host !== 'localhost' && opts.host !== '::1') {
+        process.stderr.write(`rewardlab sim-worker: warning: listening on ${opts.host} without a token; anyone who can reach it can drive the env\n`);
+      }
+      const log = opts.quiet ? undefined : (line: string) => process.stderr.write(`rewardlab sim-worker: ${line}\n`);
+      const server = await SimWorkerServer.start({
+        ...(opts.envModule ? { envModule: opts.envModule } : { envId: opts.env }),
+        numEnvs: opts.numEnvs,
+        port: opts.port,
+        host: opts.host,
+        ...(token ? { token } : {}),
+        heartbeatMs: opts.heartbeatMs,
+        ...(log ? { log } : {}),
+      });
+      const info = { url: server.url, port: server.port, host: opts.host, env: server.envIdHosted, numEnvs: opts.numEnvs, token: Boolean(token) };
+      process.stdout.write(opts.json ? `${JSON.stringify(info)}\n` : `sim worker for ${info.env} × ${info.numEnvs} listening on ${info.url}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string): void => {
+          log?.(`${signal}: shutting down`);
+          void server.close().then(resolve, resolve);
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+    });
+}

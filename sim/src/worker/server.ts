@@ -1,0 +1,330 @@
+/**
+ * SimWorkerServer: a WebSocket server hosting one vector env for one trainer at a time (what
+ * `rewardlab sim-worker` runs). It speaks the protocol of ./protocol.ts: a JSON hello checked against
+ * the token in constant time, the spec back, then binary reset/step frames answered with result frames.
+ * Every frame is validated; a bad one is answered with an error frame and, after `maxBadFrames` bad
+ * frames in a row, the session is closed. The worker itself never goes down because of a client.
+ */
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import { CarballVecEnv } from '../envs/carball/vector';
+import { loadEnvModule, registeredEnvIds, registerEnv, makeEnv, type MakeEnvOptions } from '../registry';
+import { InvalidActionError, isMultiAgent, type AnyEnv } from '../env';
+import { VecEnv, type AutoresetMode, type VecEnvLike } from '../vector';
+import {
+  assertLittleEndian,
+  CloseCode,
+  decodeReset,
+  decodeStep,
+  encodeError,
+  encodeResetResult,
+  encodeStepResult,
+  ErrorCode,
+  FrameType,
+  MAX_HELLO_BYTES,
+  parseHello,
+  ProtocolError,
+  PROTOCOL_VERSION,
+  readHeader,
+  sizesOf,
+  stepFrameBytes,
+  HEADER_BYTES,
+  MAX_RESET_OPTIONS_BYTES,
+  type EndedSlot,
+  type FrameSizes,
+  type SpecMessage,
+} from './protocol';
+
+export interface SimWorkerOptions {
+  /** Registered env id (ignored when `envModule` is given). */
+  envId?: string;
+  /** A user's env module (default export: a factory returning an Env). */
+  envModule?: string;
+  numEnvs: number;
+  /** 0 picks a free port (read it from `port` after `start`). */
+  port?: number;
+  /** Default 127.0.0.1: a worker is reachable from other machines only when told so. */
+  host?: string;
+  /** When set, a client's hello must carry this token (compared in constant time). */
+  token?: string;
+  envOptions?: MakeEnvOptions;
+  /** Ping interval; a session silent for three intervals is dropped. Default 10 000 ms. */
+  heartbeatMs?: number;
+  /** Bad frames in a row before the session is closed (default 32). */
+  maxBadFrames?: number;
+  /**
+   * Host carball ids on one multi-arena Rapier world (`CarballVecEnv`, the fastest layout) instead of a
+   * `VecEnv` of separate worlds. Default true.
+   */
+  carballArenas?: boolean;
+  /** Artificial delay before answering each step, for fault tests (a slow worker). Default 0. */
+  stepDelayMs?: number;
+  /** Log lines (default: none). */
+  log?: (line: string) => void;
+}
+
+/** What one connection is: waiting for its hello, or an authenticated session. */
+interface Session {
+  ws: WebSocket;
+  authenticated: boolean;
+  badFrames: number;
+  alive: boolean;
+  vec: VecEnvLike | null;
+  sizes: FrameSizes | null;
+  actions: Float32Array | Int32Array | null;
+  started: boolean;
+}
+
+export class SimWorkerServer {
+  private wss: WebSocketServer | null = null;
+  private active: Session | null = null;
+  private readonly vectors = new Map<AutoresetMode, VecEnvLike>();
+  private heartbeat: NodeJS.Timeout | null = null;
+  /** Frames (of every session) are handled one at a time, in order: one env, one writer. */
+  private queue: Promise<void> = Promise.resolve();
+  private readonly missedPings = new WeakMap<WebSocket, number>();
+  private envId = '';
+  private tokenDigest: Buffer | null = null;
+  private spaces: Pick<SpecMessage, 'observationSpace' | 'actionSpace' | 'numAgents' | 'agents' | 'obsSize' | 'actionSize' | 'actionDtype'> | null = null;
+  /** Counters, for tests and logs. */
+  readonly stats = { sessions: 0, refused: 0, badFrames: 0, steps: 0, resets: 0 };
+
+  private constructor(private readonly options: SimWorkerOptions) {}
+
+  /** Builds the env (to check it and learn its spaces) and starts listening. */
+  static async start(options: SimWorkerOptions): Promise<SimWorkerServer> {
+    assertLittleEndian();
+    if (!Number.isInteger(options.numEnvs) || options.numEnvs < 1) throw new RangeError(`sim-worker: numEnvs must be a positive integer, got ${options.numEnvs}`);
+    const server = new SimWorkerServer(options);
+    await server.prepare();
+    await server.listen();
+    return server;
+  }
+
+  get port(): number {
+    return (this.wss?.address() as AddressInfo | undefined)?.port ?? 0;
+  }
+
+  /** The env id this worker hosts (an env module's own id, or its path). */
+  get envIdHosted(): string {
+    return this.envId;
+  }
+
+  get url(): string {
+    const host = this.options.host ?? '127.0.0.1';
+    return `ws://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+  }
+
+  private async prepare(): Promise<void> {
+    if (this.options.envModule) {
+      const mod = await loadEnvModule(this.options.envModule);
+      if (!registeredEnvIds().includes(mod.id)) registerEnv(mod.id, mod.factory);
+      this.envId = mod.id;
+    } else if (this.options.envId) this.envId = this.options.envId;
+    else throw new Error('sim-worker: give an env id or an env module');
+    // Hash the token so that the comparison runs over equal-length buffers whatever the client sends.
+    this.tokenDigest = this.options.token ? createHash('sha256').update(this.options.token, 'utf8').digest() : null;
+    const vec = await this.vectorFor('next-step');
+    const probe = await makeEnv<AnyEnv>(this.envId, { ...(this.options.envOptions ?? {}) });
+    const agents = isMultiAgent(probe) ? [...probe.agents] : undefined;
+    await probe.close();
+    this.spaces = {
+      observationSpace: vec.singleObservationSpace,
+      actionSpace: vec.singleActionSpace,
+      numAgents: vec.numAgents,
+      ...(agents ? { agents } : {}),
+      obsSize: vec.obsSize,
+      actionSize: vec.actionSize,
+      actionDtype: vec.singleActionSpace.kind === 'box' ? 'float32' : 'int32',
+    };
+  }
+
+  private async vectorFor(mode: AutoresetMode): Promise<VecEnvLike> {
+    const existing = this.vectors.get(mode);
+    if (existing) return existing;
+    const carball = /^carball-([123])v\1$/.exec(this.envId);
+    let vec: VecEnvLike;
+    if (carball && this.options.carballArenas !== false) {
+      vec = await CarballVecEnv.make(Number(carball[1]) as 1 | 2 | 3, this.options.numEnvs, { ...(this.options.envOptions ?? {}), autoreset: mode } as never);
+    } else {
+      // The same env objects serve both modes: only the vector's bookkeeping differs.
+      const other = [...this.vectors.values()].find((v): v is VecEnv => v instanceof VecEnv);
+      vec = other ? new VecEnv(other.envs, { autoreset: mode }) : await VecEnv.make(this.envId, this.options.numEnvs, { ...(this.options.envOptions ?? {}), autoreset: mode });
+    }
+    this.vectors.set(mode, vec);
+    return vec;
+  }
+
+  private listen(): Promise<void> {
+    const sizes = sizesOf({ numEnvs: this.options.numEnvs, ...this.spaces! });
+    const maxPayload = Math.max(MAX_HELLO_BYTES, stepFrameBytes(sizes), HEADER_BYTES + 16 + MAX_RESET_OPTIONS_BYTES);
+    return new Promise((resolve, reject) => {
+      const wss = new WebSocketServer({ host: this.options.host ?? '127.0.0.1', port: this.options.port ?? 0, maxPayload, perMessageDeflate: false, clientTracking: true });
+      wss.once('error', reject);
+      wss.once('listening', () => {
+        wss.off('error', reject);
+        wss.on('error', (err) => this.log(`server error: ${err.message}`));
+        resolve();
+      });
+      wss.on('connection', (ws) => this.accept(ws));
+      this.wss = wss;
+      const every = this.options.heartbeatMs ?? 10_000;
+      this.heartbeat = setInterval(() => {
+        for (const client of wss.clients) {
+          const n = this.missedPings.get(client) ?? 0;
+          if (n >= 3) {
+            this.log('dropping a session silent for three heartbeats');
+            client.terminate();
+            continue;
+          }
+          this.missedPings.set(client, n + 1);
+          client.ping();
+        }
+      }, every);
+      this.heartbeat.unref();
+    });
+  }
+
+  private accept(ws: WebSocket): void {
+    const session: Session = { ws, authenticated: false, badFrames: 0, alive: true, vec: null, sizes: null, actions: null, started: false };
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      const frame = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
+      this.queue = this.queue.then(() => this.handle(session, frame, isBinary)).catch((err) => this.log(`internal error: ${(err as Error).stack ?? err}`));
+    });
+    ws.on('close', () => {
+      session.alive = false;
+      if (this.active === session) this.active = null;
+    });
+    ws.on('error', (err) => this.log(`connection error: ${err.message}`));
+    // Any sign of life (a pong or a frame) counts as a heartbeat.
+    ws.on('pong', () => this.missedPings.set(ws, 0));
+    ws.on('message', () => this.missedPings.set(ws, 0));
+  }
+
+  private async handle(session: Session, frame: Buffer, isBinary: boolean): Promise<void> {
+    if (!session.alive) return;
+    if (!session.authenticated) return this.handshake(session, frame, isBinary);
+    let seq = 0;
+    try {
+      if (!isBinary) throw new ProtocolError(ErrorCode.TextFrame, 'after the handshake only binary frames are accepted');
+      const header = readHeader(frame);
+      seq = header.seq;
+      if (header.type === FrameType.Reset) await this.reset(session, frame);
+      else if (header.type === FrameType.Step) await this.step(session, frame);
+      else throw new ProtocolError(ErrorCode.UnknownType, `unknown frame type ${header.type}`);
+      session.badFrames = 0;
+    } catch (err) {
+      const e = err instanceof ProtocolError ? err : err instanceof InvalidActionError ? new ProtocolError(ErrorCode.InvalidAction, err.message) : new ProtocolError(ErrorCode.EnvError, (err as Error)?.message ?? String(err));
+      this.stats.badFrames += 1;
+      session.badFrames += 1;
+      if (session.alive) session.ws.send(encodeError(seq, e.code, e.message));
+      if (session.badFrames >= (this.options.maxBadFrames ?? 32)) {
+        this.log(`closing a session after ${session.badFrames} bad frames in a row`);
+        session.ws.close(CloseCode.TooManyErrors, 'too many bad frames');
+        session.alive = false;
+      }
+    }
+  }
+
+  private async handshake(session: Session, frame: Buffer, isBinary: boolean): Promise<void> {
+    const refuse = (code: number, closeCode: number, message: string): void => {
+      this.stats.refused += 1;
+      session.ws.send(JSON.stringify({ type: 'error', code, message }));
+      session.ws.close(closeCode, message.slice(0, 120));
+      session.alive = false;
+    };
+    if (isBinary || frame.byteLength > MAX_HELLO_BYTES) return refuse(ErrorCode.BadHello, CloseCode.BadHello, 'the first frame must be a JSON hello (text)');
+    let hello;
+    try {
+      hello = parseHello(frame.toString('utf8'));
+    } catch (err) {
+      return refuse(ErrorCode.BadHello, CloseCode.BadHello, (err as Error).message);
+    }
+    if (!this.tokenMatches(hello.token)) return refuse(ErrorCode.BadToken, CloseCode.BadToken, 'wrong or missing token');
+    if (hello.protocol !== PROTOCOL_VERSION) return refuse(ErrorCode.BadVersion, CloseCode.BadVersion, `this worker speaks protocol ${PROTOCOL_VERSION}, the client ${hello.protocol}`);
+    const mode = hello.autoreset ?? 'next-step';
+    const vec = await this.vectorFor(mode);
+    // One trainer drives the env at a time: a new session (a trainer reconnecting) replaces the old one.
+    if (this.active && this.active !== session) {
+      this.log('a new session replaces the previous one');
+      this.active.alive = false;
+      this.active.ws.close(CloseCode.Replaced, 'replaced by a new session');
+    }
+    this.active = session;
+    session.authenticated = true;
+    session.vec = vec;
+    session.sizes = sizesOf({ numEnvs: vec.numEnvs, ...this.spaces! });
+    session.actions = vec.createActionBuffer();
+    this.stats.sessions += 1;
+    const spec: SpecMessage = {
+      type: 'spec',
+      protocol: PROTOCOL_VERSION,
+      envId: vec.envId,
+      numEnvs: vec.numEnvs,
+      ...this.spaces!,
+      autoreset: mode,
+      maxFrameBytes: Math.max(MAX_HELLO_BYTES, stepFrameBytes(session.sizes)),
+      heartbeatMs: this.options.heartbeatMs ?? 10_000,
+    };
+    session.ws.send(JSON.stringify(spec));
+    this.log(`session ${this.stats.sessions}: ${vec.envId} × ${vec.numEnvs} (${mode} autoreset)`);
+  }
+
+  private tokenMatches(given: string | undefined): boolean {
+    if (!this.tokenDigest) return true;
+    const digest = createHash('sha256').update(given ?? '', 'utf8').digest();
+    return timingSafeEqual(digest, this.tokenDigest) && given !== undefined;
+  }
+
+  private async reset(session: Session, frame: Buffer): Promise<void> {
+    const req = decodeReset(frame);
+    const vec = session.vec!;
+    const { obs } = await vec.reset({ ...(req.seed !== undefined ? { seed: req.seed } : {}), ...(req.options ? { options: req.options } : {}) });
+    session.started = true;
+    this.stats.resets += 1;
+    if (session.alive) session.ws.send(encodeResetResult(session.sizes!, req.seq, obs));
+  }
+
+  private async step(session: Session, frame: Buffer): Promise<void> {
+    const z = session.sizes!;
+    const seq = decodeStep(z, frame, session.actions!);
+    if (!session.started) throw new ProtocolError(ErrorCode.NotReset, 'send a reset before the first step');
+    const vec = session.vec!;
+    const r = await vec.step(session.actions!);
+    this.stats.steps += 1;
+    const ended: EndedSlot[] = [];
+    const episodes = r.info.episodes;
+    if (episodes.length) {
+      for (const ep of episodes) {
+        ended.push({ slot: ep.env * vec.numAgents + ep.agent, length: ep.length, return: ep.return, success: ep.isSuccess === undefined ? -1 : ep.isSuccess ? 1 : 0 });
+      }
+      ended.sort((a, b) => a.slot - b.slot);
+    }
+    const out = encodeStepResult(z, seq, { obs: r.obs, rewards: r.rewards, terminated: r.terminated, truncated: r.truncated, autoreset: r.info.autoreset, finalObs: r.info.finalObs }, ended);
+    if (this.options.stepDelayMs) await new Promise((res) => setTimeout(res, this.options.stepDelayMs));
+    if (session.alive) session.ws.send(out);
+  }
+
+  private log(line: string): void {
+    this.options.log?.(line);
+  }
+
+  /** Stops accepting, closes every session (code 4006) and the envs. */
+  async close(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    const wss = this.wss;
+    this.wss = null;
+    if (wss) {
+      for (const client of wss.clients) client.close(CloseCode.ShuttingDown, 'worker shutting down');
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    }
+    const closed = new Set<AnyEnv>();
+    for (const vec of this.vectors.values()) {
+      if (vec instanceof VecEnv) {
+        for (const env of vec.envs) if (!closed.has(env)) (closed.add(env), await env.close());
+      } else await vec.close();
+    }
+    this.vectors.clear();
+  }
+}
