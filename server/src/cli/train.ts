@@ -90,13 +90,14 @@ export function registerTrainCommands(program: Command): void {
     .description('run a saved policy for some episodes')
     .requiredOption('--policy <dir>', 'policy directory (policy.json, model.json, weights.bin)')
     .option('--env <id>', 'env id (default: the one the policy was trained on)')
+    .option('--env-module <file>', 'module whose default export builds the env (for policies trained with --env-module)')
     .option('--episodes <n>', 'episodes', positiveInt, 10)
     .option('--seed <n>', 'seed', nonNegativeInt, 0)
     .option('--stochastic', 'sample actions instead of taking the most likely one')
     .option('--opponent <name>', 'carball: the other team is the scripted ball-chaser or a random policy; reports touches, goals and ball velocity, beside a random policy in the same seats')
     .option('--backend <name>', 'tfjs backend', backendOption, 'auto' as BackendPreference)
     .option('--json', 'print the result as one JSON object on the last stdout line')
-    .action(async (opts: { policy: string; env?: string; episodes: number; seed: number; stochastic?: boolean; opponent?: string; backend: BackendPreference; json?: boolean }) => {
+    .action(async (opts: { policy: string; env?: string; envModule?: string; episodes: number; seed: number; stochastic?: boolean; opponent?: string; backend: BackendPreference; json?: boolean }) => {
       if (opts.opponent !== undefined) {
         if (opts.opponent !== 'ball-chaser' && opts.opponent !== 'random') throw new InvalidArgumentError(`--opponent: expected ball-chaser or random, got "${opts.opponent}"`);
         await selectBackend(opts.backend);
@@ -110,7 +111,7 @@ export function registerTrainCommands(program: Command): void {
         emitResult(result, opts, (r: typeof result) => `${r.env} vs ${r.opponent}: ${r.policy.touchesPerEpisode.toFixed(2)} touches/episode (random ${r.random.touchesPerEpisode.toFixed(2)}), ball velocity to goal ${r.policy.meanBallVelocityToGoal.toFixed(1)} uu/s (random ${r.random.meanBallVelocityToGoal.toFixed(1)}), W/D/L ${r.policy.wins}/${r.policy.draws}/${r.policy.losses}`);
         return;
       }
-      const result = await evaluate({ policy: opts.policy, env: opts.env, episodes: opts.episodes, seed: opts.seed, deterministic: !opts.stochastic, backend: opts.backend });
+      const result = await evaluate({ policy: opts.policy, env: opts.env, envModule: opts.envModule, episodes: opts.episodes, seed: opts.seed, deterministic: !opts.stochastic, backend: opts.backend });
       emitResult(result, opts, (r: EvalResult) => `${r.env}: mean return ${r.meanReturn.toFixed(2)} ± ${r.stdReturn.toFixed(2)} over ${r.episodes} episodes (mean length ${r.meanLength.toFixed(1)})`);
     });
 }

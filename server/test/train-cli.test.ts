@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const bin = join(__dirname, '..', '..', 'bin', 'rewardlab.js');
+const tmp = mkdtempSync(join(tmpdir(), 'rl-train-cli-'));
+
+function rewardlab(...args: string[]): { code: number; stderr: string; last: Record<string, unknown> } {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300_000 });
+  const lines = r.stdout.trim().split('\n');
+  return { code: r.status ?? -1, stderr: r.stderr, last: JSON.parse(lines[lines.length - 1]!) };
+}
+
+describe('rewardlab train / eval', () => {
+  it('trains a user env module and prints the DESIGN result fields as JSON, then evaluates the policy', () => {
+    const mod = join(tmp, 'corridor.mjs');
+    writeFileSync(
+      mod,
+      `export const envId = 'Corridor-v0';
+       export default function createEnv() {
+         let x = 0, t = 0, seed = 1;
+         const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+         return {
+           id: 'Corridor-v0',
+           observationSpace: { kind: 'box', shape: [1], low: 0, high: 10 },
+           actionSpace: { kind: 'discrete', n: 2 },
+           reset(p = {}) { if (p.seed !== undefined) seed = p.seed + 1; x = Math.floor(rand() * 3); t = 0; return { obs: Float32Array.of(x), info: {} }; },
+           step(a) {
+             if (a !== 0 && a !== 1) throw new Error('Corridor-v0: invalid action ' + a);
+             x = Math.max(0, Math.min(10, x + (a ? 1 : -1))); t += 1;
+             return { obs: Float32Array.of(x), reward: x === 10 ? 1 : -0.01, terminated: x === 10, truncated: t >= 50, info: { isSuccess: x === 10 } };
+           },
+           close() {},
+         };
+       }`,
+    );
+    const out = join(tmp, 'run');
+    const r = rewardlab('train', '--env-module', mod, '--steps', '2048', '--num-envs', '4', '--set', 'numSteps=64', '--set', 'minibatchSize=64', '--seed', '2', '--out', out, '--json');
+    expect(r.code).toBe(0);
+    const res = r.last as { steps: number; finalMeanReturn: number; finalSuccessRate: number; curve: [number, number][]; wallSeconds: number; backend: string; policyDir: string };
+    expect(res.steps).toBe(2048);
+    expect(res.backend).toBe('wasm');
+    expect(typeof res.finalMeanReturn).toBe('number');
+    expect(res.finalSuccessRate).toBeGreaterThanOrEqual(0);
+    expect(res.finalSuccessRate).toBeLessThanOrEqual(1);
+    expect(res.curve.length).toBeGreaterThan(0);
+    expect(res.wallSeconds).toBeGreaterThan(0);
+    expect(existsSync(join(res.policyDir, 'model.json'))).toBe(true);
+    expect(r.stderr).toContain('rewardlab: training Corridor-v0 for 2048 steps on wasm');
+    const ev = rewardlab('eval', '--policy', res.policyDir, '--env-module', mod, '--episodes', '3', '--json');
+    expect(ev.code).toBe(0);
+    expect(ev.last).toMatchObject({ env: 'Corridor-v0', episodes: 3 });
+    expect((ev.last as { returns: number[] }).returns).toHaveLength(3);
+  }, 300_000);
+
+  it('evaluates a policy and refuses bad hyperparameters and backends with one-line errors', () => {
+    const bad = rewardlab('train', '--env', 'CartPole-v1', '--set', 'learningRate=-1', '--json');
+    expect(bad.code).toBe(1);
+    expect((bad.last as { error: { message: string } }).error.message).toMatch(/invalid PPO hyperparameters: learningRate/);
+    const backend = rewardlab('train', '--env', 'CartPole-v1', '--backend', 'tpu', '--json');
+    expect(backend.code).toBe(1);
+    expect(backend.stderr).toContain('expected auto, tensorflow, webgpu, wasm, cpu; got "tpu"');
+    const missing = rewardlab('eval', '--policy', join(tmp, 'nothing'), '--json');
+    expect(missing.code).toBe(1);
+    expect((missing.last as { error: { message: string } }).error.message).toMatch(/policy\.json is missing/);
+  }, 120_000);
+});
