@@ -154,6 +154,24 @@ export function defineApiSuite(name: string, open: () => Promise<Database | { sk
       expect(list.body.field).toBe('limit');
     }, 60_000);
 
+    it('stops a running run at the next iteration, keeping a checkpoint to resume from', async (ctx) => {
+      if (skip) return ctx.skip();
+      const base = server!.url;
+      const id: string = (await api(base, 'POST', '/api/runs', shortRun(1_000_000))).body.id;
+      await waitFor('a first metric batch', async () => (await api(base, 'GET', `/api/runs/${id}/metrics`)).body.metrics.length > 0, 60_000, 100);
+      const stopping = await api(base, 'POST', `/api/runs/${id}/stop`);
+      expect(stopping.status).toBe(202);
+      const run = await waitFor('the run to stop', async () => {
+        const r = await api(base, 'GET', `/api/runs/${id}`);
+        return r.body.status !== 'running' && r.body;
+      }, 60_000);
+      expect(run.status).toBe('stopped');
+      expect(run.step).toBeLessThan(1_000_000);
+      const checkpoints = (await api(base, 'GET', `/api/runs/${id}/checkpoints`)).body.checkpoints;
+      expect(checkpoints.some((c: { kind: string; step: number }) => c.kind === 'checkpoint' && c.step === run.step)).toBe(true);
+      expect((await api(base, 'POST', `/api/runs/${id}/stop`)).status).toBe(409);
+    }, 90_000);
+
     it('marks a run failed, with the reason, when its trainer process crashes', async (ctx) => {
       if (skip) return ctx.skip();
       const base = server!.url;
