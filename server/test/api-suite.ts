@@ -118,6 +118,20 @@ export function defineApiSuite(name: string, open: () => Promise<Database | { sk
       expect(listed.runs.map((r: { id: string }) => r.id)).toContain(id);
     }, 120_000);
 
+    it('groups runs under experiments', async (ctx) => {
+      if (skip) return ctx.skip();
+      const base = server!.url;
+      const experiment = await api(base, 'POST', '/api/experiments', { name: 'native vs native', description: 'two seeds' });
+      expect(experiment.status).toBe(201);
+      const run = await api(base, 'POST', '/api/runs', { ...shortRun(256), experimentId: experiment.body.id });
+      expect(run.status).toBe(201);
+      const listed = (await api(base, 'GET', `/api/runs?experimentId=${experiment.body.id}`)).body;
+      expect(listed.total).toBe(1);
+      expect(listed.runs[0].id).toBe(run.body.id);
+      expect((await api(base, 'GET', `/api/experiments/${experiment.body.id}`)).body.name).toBe('native vs native');
+      await waitFor('the run to finish', async () => (await api(base, 'GET', `/api/runs/${run.body.id}`)).body.status === 'succeeded', 60_000);
+    }, 90_000);
+
     it('answers bad input with 400 naming the field, unknown ids with 404, oversized bodies with 413', async (ctx) => {
       if (skip) return ctx.skip();
       const base = server!.url;
@@ -137,6 +151,9 @@ export function defineApiSuite(name: string, open: () => Promise<Database | { sk
       const steps = await api(base, 'POST', '/api/runs', { ...shortRun(100), steps: 0 });
       expect(steps.status).toBe(400);
       expect(steps.body.field).toBe('steps');
+      const orphan = await api(base, 'POST', '/api/runs', { ...shortRun(100), experimentId: '00000000-0000-4000-8000-000000000000' });
+      expect(orphan.status).toBe(400);
+      expect(orphan.body.field).toBe('experimentId');
       const extra = await api(base, 'POST', '/api/runs', { ...shortRun(100), colour: 'red' });
       expect(extra.status).toBe(400);
       expect(extra.body.field).toBe('colour');

@@ -1,0 +1,94 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, IsUUID, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { RUN_STATUSES } from './run.entity';
+
+export class CreateRunDto {
+  @ApiProperty({ example: 'CartPole-v1', description: 'a registered env id (GET /api/envs)' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(120)
+  env!: string;
+
+  @ApiPropertyOptional({ example: 'lucy', description: 'a reward preset name (lucy, sum, sparse, native) or a reward spec object; default native' })
+  @IsOptional()
+  @ValidateIf((o: CreateRunDto) => typeof o.reward !== 'object' || o.reward === null)
+  @IsString({ message: 'reward must be a preset name or a reward spec object' })
+  reward?: string | Record<string, unknown>;
+
+  @ApiPropertyOptional({ default: 'ppo', enum: ['ppo'] })
+  @IsOptional()
+  @IsIn(['ppo'])
+  algo?: string;
+
+  @ApiPropertyOptional({ description: 'PPO hyperparameters (merged over the env preset)', example: { numSteps: 64, learningRate: 0.001 } })
+  @IsOptional()
+  @IsObject()
+  hyperparameters?: Record<string, unknown>;
+
+  @ApiProperty({ example: 50000, description: 'total agent steps' })
+  @IsInt()
+  @Min(1)
+  @Max(10_000_000_000)
+  steps!: number;
+
+  @ApiPropertyOptional({ default: 0 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(2 ** 31 - 1)
+  seed?: number;
+
+  @ApiPropertyOptional({ description: 'env instances the trainer steps in parallel (default: the env preset’s, else 8)' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  workers?: number;
+
+  @ApiPropertyOptional({ default: 10, description: 'save a checkpoint every N iterations' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  checkpointEvery?: number;
+
+  @ApiPropertyOptional({ default: 20, description: 'record every Nth training episode of env 0 as a replay (0: none)' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  replayEvery?: number;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsUUID()
+  experimentId?: string;
+}
+
+export class ListRunsQueryDto {
+  @ApiPropertyOptional({ default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+
+  @ApiPropertyOptional({ default: 0 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  offset?: number;
+
+  @ApiPropertyOptional({ enum: RUN_STATUSES })
+  @IsOptional()
+  @IsIn(RUN_STATUSES)
+  status?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsUUID()
+  experimentId?: string;
+}
