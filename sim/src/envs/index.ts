@@ -1,5 +1,7 @@
+import { registerBiddingEnvs } from './bidding';
 import { registerCarballEnvs } from './carball';
 import { registerClassicEnvs } from './classic';
+import { registerManipulationEnvs } from './manipulation';
 
 let registered = false;
 /** Registers every built-in env once (importing `@rewardlab/sim` does this). */
@@ -8,7 +10,11 @@ export function registerBuiltinEnvs(): void {
   registered = true;
   registerClassicEnvs();
   registerCarballEnvs();
+  registerBiddingEnvs();
+  registerManipulationEnvs();
 }
 
 export * from './classic';
 export * from './carball';
+export * from './bidding';
+export * from './manipulation';

@@ -1,0 +1,38 @@
+/**
+ * Robot manipulation on Rapier (REFERENCES.md §2, Gymnasium-Robotics Fetch conventions): registers
+ * `reach`, `push`, `pick-place` (50-step episodes) and `door-open` (100 steps). Their observations are
+ * dicts { achieved_goal, desired_goal, observation }; the registered factories hand out the env wrapped
+ * in `FlattenObservation` (one box: achieved_goal, desired_goal, observation, in that order), which is
+ * what PPO trains on; pass the option `flatten: false` for the dict env. Other options: `reward:
+ * 'sparse' | 'dense'` (default sparse, as Fetch), `rapier: 'simd' | 'compat'`.
+ */
+import { EnvOptionsError, type AnyEnv } from '../../env';
+import { registerEnv } from '../../registry';
+import { FlattenObservation } from '../../wrappers';
+import { loadRapier, type RapierFlavor } from '../carball/rapier';
+import { ManipulationEnv, MANIPULATION_TASKS, TASKS, type ManipulationOptions, type ManipulationTask } from './env';
+
+export { ARM, ArmKinematics, DlsIk, DEFAULT_IK, HAND_DOWN, NUM_ARM_JOINTS, homePosture, servoJoints, matToQuat, type IkSettings } from './arm';
+export { ManipulationWorld, TABLE, GRIPPER, CUBE, DOOR, WORKSPACE, PHYSICS_DT, SUBSTEPS, CONTROL_DT, type Prop } from './world';
+export { ManipulationEnv, MANIPULATION, MANIPULATION_TASKS, TASKS, manipulationOptionsSchema, quatToEulerXyz, type ManipulationTask, type ManipulationOptions, type TaskSpec } from './env';
+export { manipulationScene, manipulationTransforms, manipulationReplaySource } from './scene';
+
+/** Builds a manipulation env (the dict env) after loading Rapier. */
+export async function createManipulationEnv(task: ManipulationTask, options: ManipulationOptions = {}): Promise<ManipulationEnv> {
+  return new ManipulationEnv(await loadRapier(options.rapier as RapierFlavor | undefined), task, options);
+}
+
+export function registerManipulationEnvs(): void {
+  for (const task of MANIPULATION_TASKS) {
+    registerEnv(
+      task,
+      async (options): Promise<AnyEnv> => {
+        const { flatten, ...rest } = options as ManipulationOptions & { flatten?: unknown };
+        if (flatten !== undefined && typeof flatten !== 'boolean') throw new EnvOptionsError(task, `option flatten: expected a boolean, got ${JSON.stringify(flatten)}`);
+        const env = await createManipulationEnv(task, rest);
+        return flatten === false ? env : (new FlattenObservation(env) as unknown as AnyEnv);
+      },
+      { maxEpisodeSteps: TASKS[task].maxEpisodeSteps, description: `${TASKS[task].description} Flattened dict observation; option flatten: false for the dict.` },
+    );
+  }
+}
