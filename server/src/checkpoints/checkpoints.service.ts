@@ -1,7 +1,8 @@
 import { Injectable, ConflictException, UnprocessableEntityException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Repository } from 'typeorm';
 import { Checkpoint } from './checkpoint.entity';
 import { tarDirectory } from './tar';
@@ -37,10 +38,21 @@ export class CheckpointsService {
     return (await this.checkpoints.find({ where: { runId }, order: { step: 'ASC', createdAt: 'ASC' } })).map(checkpointView);
   }
 
-  /** The newest resumable checkpoint of a run (not the final policy, which has no trainer state). */
-  async latest(runId: string): Promise<Checkpoint | null> {
+  /**
+   * The newest resumable checkpoint of a run (not the final policy, which has no trainer state). A
+   * trainer that outran the server before dying may have written newer ones (and pruned the recorded
+   * ones): those on disk in `runDir/checkpoints/step-N` count too, and are recorded when used.
+   */
+  async latest(runId: string, runDir: string): Promise<Checkpoint | null> {
     const found = await this.checkpoints.find({ where: { runId, kind: 'checkpoint' }, order: { step: 'DESC' }, take: 5 });
-    return found.find((c) => existsSync(c.dir)) ?? null;
+    const recorded = found.find((c) => existsSync(c.dir)) ?? null;
+    const dir = join(runDir, 'checkpoints');
+    const onDisk = (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : [])
+      .filter((e) => e.isDirectory() && /^step-\d+$/.test(e.name) && existsSync(join(dir, e.name, 'trainer.json')))
+      .map((e) => Number(e.name.slice(5)))
+      .sort((a, b) => b - a)[0];
+    if (onDisk !== undefined && (!recorded || onDisk > recorded.step)) return this.record(runId, join(dir, `step-${onDisk}`), onDisk);
+    return recorded;
   }
 
   async get(id: string): Promise<Checkpoint> {
