@@ -40,6 +40,8 @@ export interface ViewerProbe {
   /** ms from navigation start to the first rendered frame of the first replay; null before. */
   loadMs: number | null;
   framesRendered: number;
+  /** Draws the view again; resolves once it is on the canvas. */
+  render(): Promise<void>;
   replayName: string | null;
   error: string | null;
   frame(): number;
@@ -104,6 +106,7 @@ class ViewerApp {
   }
 
   private onSceneUp: (up: THREE.Vector3) => void;
+  private readonly renderWaiters: (() => void)[] = [];
 
   // ---- loading -------------------------------------------------------------------------------
 
@@ -287,6 +290,7 @@ class ViewerApp {
       this.renderer.render(this.scene, this.rig.camera);
       this.probe.framesRendered++;
       if (this.probe.loadMs === null) this.probe.loadMs = performance.now();
+      for (const done of this.renderWaiters.splice(0)) done();
     }
     requestAnimationFrame((t) => this.loop(t));
   }
@@ -522,6 +526,11 @@ class ViewerApp {
     return {
       loadMs: null,
       framesRendered: 0,
+      render: () =>
+        new Promise<void>((done) => {
+          this.renderWaiters.push(done);
+          this.dirty = true;
+        }),
       replayName: null,
       error: null,
       frame: () => this.playback.frame,

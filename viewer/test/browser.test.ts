@@ -1,0 +1,145 @@
+/**
+ * End to end in headless Chromium (software WebGL2): the built viewer served by the real API server
+ * (or a static server when the server is not built), a replay recorded by the carball env opened
+ * through the page's file picker, and what a person would check by eye — the ball and both teams'
+ * colours on the canvas, the score after the goal, the reward components in the plot, a clear message
+ * for a bad file.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { COMPONENTS, recordCarballReplay, type CarballFixture } from './support/carball-replay';
+import { chromiumMissing, launchChromium } from './support/browser';
+import { countPixels, decodePng, type Image } from './support/png';
+import { serveApi, serveStatic, VIEWER_DIST, type Served } from './support/servers';
+
+const ARTIFACTS = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', 'test-artifacts');
+const skipReason = chromiumMissing();
+if (skipReason) console.warn(`viewer browser suite skipped: ${skipReason}`);
+
+// Colour classes of the lit scene: team blue (#1f6feb), team orange (#f0883e), the white ball (#e6edf3).
+const isBlue = (r: number, g: number, b: number): boolean => b > 140 && b > r + 60 && b > g + 15;
+const isOrange = (r: number, g: number, b: number): boolean => r > 160 && r > b + 70 && g > 50 && g < r - 25;
+const isWhite = (r: number, g: number, b: number): boolean => r > 205 && g > 205 && b > 205;
+
+describe.skipIf(skipReason !== null)('viewer in headless Chromium', () => {
+  let browser: Browser;
+  let served: Served;
+  let page: Page;
+  let fixture: CarballFixture;
+
+  beforeAll(async () => {
+    fixture = await recordCarballReplay();
+    served = (await serveApi()) ?? (await serveStatic(VIEWER_DIST, { '/fixtures/carball.rlr': fixture.bytes }));
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    page.on('pageerror', (err) => console.error(`page error: ${err.message}`));
+    await page.goto(served.url);
+    await page.waitForFunction(() => window.rewardlab !== undefined);
+    await page.setInputFiles('#file-input', { name: 'carball-2v2.rlr', mimeType: 'application/octet-stream', buffer: Buffer.from(fixture.bytes) });
+    await page.waitForFunction(() => window.rewardlab!.loadMs !== null);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await served?.close();
+  });
+
+  /** Renders the current state and decodes the 3D view's pixels. */
+  async function viewPixels(): Promise<Image> {
+    await page.evaluate(() => window.rewardlab!.render());
+    return decodePng(await page.locator('#view canvas').screenshot());
+  }
+
+  it('opens a carball replay from a file', async () => {
+    expect(await page.evaluate(() => window.rewardlab!.replayName)).toBe('carball-2v2.rlr');
+    expect(await page.locator('#replay-title').textContent()).toContain('carball-2v2');
+    expect(await page.locator('#scrubber').getAttribute('max')).toBe(String(fixture.frames - 1));
+  });
+
+  it('draws the ball and both teams’ cars', async () => {
+    await page.evaluate(() => {
+      window.rewardlab!.seek(0);
+      window.rewardlab!.setCamera('top');
+    });
+    const all = await viewPixels();
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'viewer-carball-top.png') });
+    // The same view without the cars, then without the ball: what disappears is what they drew.
+    await page.evaluate(() => [1, 2, 3, 4].forEach((b) => window.rewardlab!.setBodyVisible(b, false)));
+    const noCars = await viewPixels();
+    await page.evaluate(() => {
+      [1, 2, 3, 4].forEach((b) => window.rewardlab!.setBodyVisible(b, true));
+      window.rewardlab!.setBodyVisible(0, false);
+    });
+    const noBall = await viewPixels();
+    await page.evaluate(() => window.rewardlab!.setBodyVisible(0, true));
+    const blueCars = countPixels(all, isBlue) - countPixels(noCars, isBlue);
+    const orangeCars = countPixels(all, isOrange) - countPixels(noCars, isOrange);
+    const ball = countPixels(all, isWhite) - countPixels(noBall, isWhite);
+    expect(blueCars, 'blue car pixels').toBeGreaterThan(20);
+    expect(orangeCars, 'orange car pixels').toBeGreaterThan(20);
+    expect(ball, 'ball pixels').toBeGreaterThan(20);
+  });
+
+  it('shows the score change after scrubbing to the goal marker', async () => {
+    await page.evaluate(() => window.rewardlab!.seek(0));
+    expect(await page.locator('#score-blue').textContent()).toBe('0');
+    const marker = page.locator('.marker-goal');
+    expect(await marker.count()).toBe(1);
+    await marker.click();
+    expect(await page.evaluate(() => window.rewardlab!.frame())).toBe(fixture.goalFrame);
+    expect(await page.locator('#score-blue').textContent()).toBe('1');
+    expect(await page.locator('#score-orange').textContent()).toBe('0');
+    await page.evaluate(() => window.rewardlab!.setCamera('ball'));
+    await viewPixels();
+    await page.screenshot({ path: join(ARTIFACTS, 'viewer-carball-goal.png') });
+  });
+
+  it('plots the reward components named in the replay, per step and summed', async () => {
+    const names = await page.locator('.reward-toggle').allTextContents();
+    expect(names).toEqual([...COMPONENTS]);
+    expect(await page.locator('.reward-plot canvas').count()).toBe(2);
+    // Turning a component off hides it in both plots.
+    await page.locator('.reward-toggle', { hasText: 'ballSpeed' }).locator('input').uncheck();
+    expect(await page.locator('.reward-toggle', { hasText: 'ballSpeed' }).locator('input').isChecked()).toBe(false);
+  });
+
+  it('steps, jumps and plays from the keyboard', async () => {
+    await page.locator('#view canvas').focus();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowRight');
+    expect(await page.evaluate(() => window.rewardlab!.frame())).toBe(1);
+    await page.keyboard.press('End');
+    expect(await page.evaluate(() => window.rewardlab!.frame())).toBe(fixture.frames - 1);
+    await page.keyboard.press('Home');
+    await page.keyboard.press(']');
+    expect(await page.locator('#speed').inputValue()).toBe('2');
+    await page.keyboard.press(' ');
+    await page.waitForFunction(() => window.rewardlab!.frame() > 5);
+    await page.keyboard.press(' ');
+    expect(await page.locator('#play').textContent()).toBe('▶');
+  });
+
+  it('says why a bad file cannot be opened and keeps showing the replay', async () => {
+    await page.setInputFiles('#file-input', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a replay at all') });
+    await expect.poll(() => page.locator('#message').textContent()).toBe('Cannot open notes.txt: not a rewardlab replay: the file does not start with "RLRP"');
+    expect(await page.locator('#message').isVisible()).toBe(true);
+    const future = Buffer.from(fixture.bytes);
+    future.writeUInt16LE(2, 4);
+    await page.setInputFiles('#file-input', { name: 'future.rlr', mimeType: 'application/octet-stream', buffer: future });
+    await expect.poll(() => page.locator('#message').textContent()).toContain('unsupported replay format version 2');
+    expect(await page.evaluate(() => window.rewardlab!.replayName)).toBe('carball-2v2.rlr');
+    await page.evaluate(() => window.rewardlab!.seek(3));
+    await viewPixels();
+    await page.screenshot({ path: join(ARTIFACTS, 'viewer-bad-file.png') });
+  });
+
+  it('lists the API’s runs when served by the API server', async () => {
+    if (served.kind !== 'api-server') return;
+    await page.locator('#toggle-runs').click();
+    await expect.poll(() => page.locator('.runs-status').textContent()).toMatch(/No runs yet/);
+  });
+});
