@@ -7,6 +7,7 @@ import { registerRewardCommands } from './reward';
 import { reportError } from './output';
 import { registerSimWorkerCommand } from './sim-worker';
 import { registerServeCommand } from './serve';
+import { registerRtbBench, registerRtbCommands } from './rtb';
 import { registerApiBench } from './bench-api';
 
 export function buildProgram(): Command {
@@ -22,8 +23,10 @@ export function buildProgram(): Command {
   registerTrainCommands(program);
   registerSimWorkerCommand(program);
   registerServeCommand(program);
+  registerRtbCommands(program);
   const bench = program.commands.find((c) => c.name() === 'bench');
   if (bench) registerTrainBench(bench);
+  if (bench) registerRtbBench(bench);
   if (bench) registerApiBench(bench);
   return program;
 }
