@@ -10,7 +10,7 @@ import { emitResult } from './output';
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('check every registered env and roll each out with a random policy (what `npm start` runs for now)')
+    .description('check every registered env and roll each out with a random policy')
     .option('--json', 'print the result as one JSON object on the last stdout line')
     .action(async (opts: { json?: boolean }) => {
       const envs = await describeEnvs();
