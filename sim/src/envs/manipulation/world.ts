@@ -72,6 +72,9 @@ export const WORKSPACE = {
 
 export type Prop = 'none' | 'cube' | 'door';
 
+/** Collision groups (membership << 16 | filter): the fingers touch everything but each other (closed, their faces meet). */
+const FINGER_GROUPS = (0x0002 << 16) | 0xfffd;
+
 export class ManipulationWorld {
   readonly q = new Float64Array(NUM_ARM_JOINTS);
   readonly qd = new Float64Array(NUM_ARM_JOINTS);
@@ -150,7 +153,8 @@ export class ManipulationWorld {
       world.createCollider(
         R.ColliderDesc.cuboid(...GRIPPER.fingerHalf)
           .setDensity(GRIPPER.fingerMassKg / fingerVolume)
-          .setFriction(GRIPPER.friction),
+          .setFriction(GRIPPER.friction)
+          .setCollisionGroups(FINGER_GROUPS),
         body,
       );
       const params = R.JointData.prismatic({ x: 0, y: side * GRIPPER.fingerHalf[1], z: ARM.gripOffset }, { x: 0, y: 0, z: 0 }, { x: 0, y: side, z: 0 });
