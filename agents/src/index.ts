@@ -8,3 +8,4 @@ export * from './checkpoint';
 export * from './train';
 export * from './bench';
 export * from './selfplay';
+export * from './remote';

@@ -88,7 +88,13 @@ export class MultiVecEnv implements VecEnvLike {
       await Promise.all(remotes.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
       throw failed.reason;
     }
-    return new MultiVecEnv([...(options.local ?? []), ...remotes.map((r) => (r as PromiseFulfilledResult<RemoteVecEnv>).value)], options);
+    const parts = [...(options.local ?? []), ...remotes.map((r) => (r as PromiseFulfilledResult<RemoteVecEnv>).value)];
+    try {
+      return new MultiVecEnv(parts, options);
+    } catch (err) {
+      await Promise.all(parts.map((p) => p.close()));
+      throw err;
+    }
   }
 
   constructor(

@@ -1,0 +1,72 @@
+/**
+ * Training over sim workers (`rewardlab train --workers ws://a:9100,ws://b:9100`): a factory usable as
+ * `TrainOptions.makeVecEnv` that joins the workers (and optionally some local envs) into one
+ * `MultiVecEnv`. The workers decide how many envs they host; the rollout has their sum plus the local
+ * ones. Same-step autoreset by default, as the local training path, so every stored transition is real;
+ * the steps a lost worker could not take are flagged in `info.autoreset` and masked by the trainer.
+ */
+import { makeEnv, MultiVecEnv, VecEnv, type AnyEnv, type AutoresetMode, type MultiVecEnvOptions, type VecEnvLike } from '@rewardlab/sim';
+
+export interface RemoteVecEnvFactoryOptions extends MultiVecEnvOptions {
+  /** Shared secret of the workers (default: $REWARDLAB_WORKER_TOKEN). */
+  token?: string;
+  /** Default same-step (the local path's choice). */
+  autoreset?: AutoresetMode;
+  /** Envs simulated in the trainer's own process next to the workers' (default 0). */
+  localEnvs?: number;
+  /** Options for the local envs. */
+  envOptions?: Record<string, unknown>;
+  /** A step answered later than this loses the worker for a while (default 30 000 ms). */
+  stepTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Called with the MultiVecEnv once connected (to read its fault counters). */
+  onConnect?: (vec: MultiVecEnv) => void;
+}
+
+/** Splits `--workers` (comma-separated ws:// or wss:// URLs) into a checked list. */
+export function parseWorkerUrls(value: string | readonly string[]): string[] {
+  const urls = (typeof value === 'string' ? value.split(',') : [...value]).map((u) => u.trim()).filter(Boolean);
+  if (urls.length === 0) throw new TypeError('--workers needs at least one ws://host:port URL');
+  for (const u of urls) {
+    let parsed: URL;
+    try {
+      parsed = new URL(u);
+    } catch {
+      throw new TypeError(`--workers: "${u}" is not a URL (expected ws://host:port)`);
+    }
+    if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw new TypeError(`--workers: "${u}" must start with ws:// or wss://`);
+  }
+  return urls;
+}
+
+/**
+ * A `makeVecEnv(envId, numEnvs)` for `train()`: connects to every worker and checks that each hosts
+ * `envId`. `numEnvs` (the trainer's default for the env) is not used: the workers' env counts are.
+ */
+export function makeRemoteVecEnvFactory(urls: string | readonly string[], options: RemoteVecEnvFactoryOptions = {}): (envId: string, numEnvs: number) => Promise<VecEnvLike> {
+  const list = parseWorkerUrls(urls);
+  return async (envId: string): Promise<VecEnvLike> => {
+    const autoreset = options.autoreset ?? 'same-step';
+    const local: VecEnvLike[] = [];
+    if (options.localEnvs) {
+      const envs: AnyEnv[] = [];
+      for (let i = 0; i < options.localEnvs; i++) envs.push(await makeEnv<AnyEnv>(envId, options.envOptions ?? {}));
+      local.push(new VecEnv(envs, { autoreset }));
+    }
+    const token = options.token ?? process.env.REWARDLAB_WORKER_TOKEN;
+    let vec: MultiVecEnv;
+    try {
+      vec = await MultiVecEnv.connect(list, { ...options, ...(token ? { token } : {}), autoreset, local });
+    } catch (err) {
+      await Promise.all(local.map((v) => v.close()));
+      throw err;
+    }
+    const wrong = vec.parts.find((p) => p.envId !== envId);
+    if (wrong) {
+      await vec.close();
+      throw new TypeError(`a sim worker hosts ${wrong.envId}, but the run trains ${envId}`);
+    }
+    options.onConnect?.(vec);
+    return vec;
+  };
+}
