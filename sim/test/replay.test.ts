@@ -120,7 +120,7 @@ describe('replay format', () => {
     if (process.env.REPLAY_SIZE_LOG) console.log(`4,500-frame 2v2 replay: ${bytes.length} bytes`);
     const decoded = decodeReplay(bytes);
     expect(Array.from(frameTransform(decoded, 4499, 3))).toEqual(Array.from(frameTransform(replay, 4499, 3)));
-  });
+  }, 60_000);
 });
 
 describe('built-in env scenes', () => {
