@@ -9,3 +9,4 @@ export * from './train';
 export * from './bench';
 export * from './selfplay';
 export * from './remote';
+export * from './rlb-neural';

@@ -123,6 +123,28 @@ export class RlbValueFunction {
   }
 }
 
+/** A source of D(t, b) = V(t, b+1) − V(t, b): the DP table, or an approximation of it. */
+export type MarginalValue = (t: number, b: number) => number;
+
+/**
+ * RLB's bid rule over any D source: the largest integer a ≤ min(b, 300) with
+ * v1·θ − v0·a − Σ_{k=b−a}^{b−1} D(t−1, k) ≥ 0 (the DP table's own `bid` is the same loop, inlined).
+ */
+export function bidFromMarginal(marginal: MarginalValue, t: number, b: number, theta: number, clickValue = 1, costWeight = 0): number {
+  const budget = Math.floor(b);
+  const amax = Math.min(budget, MAX_BID);
+  const gain = clickValue * theta;
+  let drop = 0;
+  let a = 0;
+  while (a < amax) {
+    const next = drop + marginal(t - 1, budget - a - 1);
+    if (gain - costWeight * (a + 1) - next < 0) break;
+    drop = next;
+    a++;
+  }
+  return a;
+}
+
 /**
  * Solves the DP for t = 1…N and b = 0…maxBudget. Cost: N·maxBudget cells, each a scan of a* + 1
  * price levels (at most 301); memory: the float32 D table (4·N·maxBudget bytes) and two rows.
