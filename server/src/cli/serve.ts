@@ -47,13 +47,28 @@ export function registerServeCommand(program: Command): void {
     });
 }
 
-/** carball-1v1 with the `lucy` reward (CartPole-v1 where carball is not registered), when there are no runs. */
+/**
+ * `npm start`'s demo: on an empty database, a carball-1v1 run with the `lucy` reward (CartPole-v1 where
+ * carball is not registered); when the newest run was interrupted (the server was stopped) and nothing
+ * else is training, that run resumes.
+ */
 async function startDemoRun(server: Awaited<ReturnType<typeof import('../app/server').startServer>>): Promise<void> {
   const { RunsService } = require('../app/server') as typeof import('../app/server');
   const { registeredEnvIds } = require('@rewardlab/sim') as typeof import('@rewardlab/sim');
   const runs = server.app.get(RunsService);
-  if ((await runs.count()) > 0) return;
+  if ((await runs.count()) > 0) {
+    const newest = (await runs.list({ limit: 1 })).runs[0];
+    const active = (await runs.list({ limit: 1, status: 'running' })).total + (await runs.list({ limit: 1, status: 'queued' })).total;
+    if (newest?.status !== 'interrupted' || active > 0) return;
+    try {
+      await runs.resume(newest.id);
+      process.stderr.write(`rewardlab: resumed the interrupted run ${newest.id} (${newest.env})\n`);
+      return;
+    } catch (err) {
+      process.stderr.write(`rewardlab: could not resume run ${newest.id} (${(err as Error).message}); starting a new demo run\n`);
+    }
+  }
   const carball = registeredEnvIds().includes('carball-1v1');
-  const run = await runs.create(carball ? { env: 'carball-1v1', reward: 'lucy', steps: 5_000_000, replayEvery: 10 } : { env: 'CartPole-v1', reward: 'native', steps: 200_000, replayEvery: 20 });
+  const run = await runs.create(carball ? { env: 'carball-1v1', reward: 'lucy', steps: 5_000_000, checkpointEvery: 2, replayEvery: 3 } : { env: 'CartPole-v1', reward: 'native', steps: 200_000, checkpointEvery: 5, replayEvery: 20 });
   process.stderr.write(`rewardlab: started a demo run ${run.id} (${run.env}, ${typeof run.reward === 'string' ? run.reward : 'custom'} reward)\n`);
 }
