@@ -132,6 +132,16 @@ export function defineApiSuite(name: string, open: () => Promise<Database | { sk
       await waitFor('the run to finish', async () => (await api(base, 'GET', `/api/runs/${run.body.id}`)).body.status === 'succeeded', 60_000);
     }, 90_000);
 
+    it('describes every resource in the OpenAPI document at /api/docs', async (ctx) => {
+      if (skip) return ctx.skip();
+      const doc = (await api(server!.url, 'GET', '/api/docs/json')).body;
+      for (const path of ['/api/runs', '/api/runs/{id}/metrics', '/api/runs/{id}/resume', '/api/checkpoints/{id}/download', '/api/replays/{id}/download', '/api/experiments', '/api/health', '/api/workers']) {
+        expect(doc.paths, path).toHaveProperty([path]);
+      }
+      expect(doc.components.schemas.CreateRunDto.required).toEqual(expect.arrayContaining(['env', 'steps']));
+      expect((await api(server!.url, 'GET', '/api/docs')).status).toBe(200);
+    }, 30_000);
+
     it('answers bad input with 400 naming the field, unknown ids with 404, oversized bodies with 413', async (ctx) => {
       if (skip) return ctx.skip();
       const base = server!.url;

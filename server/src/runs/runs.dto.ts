@@ -10,7 +10,11 @@ export class CreateRunDto {
   @MaxLength(120)
   env!: string;
 
-  @ApiPropertyOptional({ example: 'lucy', description: 'a reward preset name (lucy, sum, sparse, native) or a reward spec object; default native' })
+  @ApiPropertyOptional({
+    oneOf: [{ type: 'string', enum: ['lucy', 'sum', 'sparse', 'native'] }, { type: 'object', description: 'a reward spec (rewards/README.md)' }],
+    example: 'lucy',
+    description: 'a reward preset name or a reward spec object; default native',
+  })
   @IsOptional()
   @ValidateIf((o: CreateRunDto) => typeof o.reward !== 'object' || o.reward === null)
   @IsString({ message: 'reward must be a preset name or a reward spec object' })
