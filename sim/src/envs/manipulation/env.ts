@@ -19,10 +19,10 @@
 import { BaseEnv, EnvOptionsError, type ResetParams, type ResetResult, type StepResult } from '../../env';
 import { parseOptions, z } from '../../options';
 import { box, dict, FLOAT32_MAX, type BoxValue, type DictSpace } from '../../spaces';
-import { describeValue } from '../../rng';
+import { describeValue, type RngState } from '../../rng';
 import type { Rapier } from '../carball/rapier';
-import { homePosture, NUM_ARM_JOINTS } from './arm';
-import { CONTROL_DT, CUBE, DOOR, GRIPPER, ManipulationWorld, TABLE, WORKSPACE, type Prop } from './world';
+import { homePosture } from './arm';
+import { CONTROL_DT, CUBE, DOOR, GRIPPER, ManipulationWorld, TABLE, WORKSPACE, type ManipulationWorldSnapshot, type Prop } from './world';
 
 export type ManipulationTask = 'reach' | 'push' | 'pick-place' | 'door-open';
 export const MANIPULATION_TASKS: readonly ManipulationTask[] = ['reach', 'push', 'pick-place', 'door-open'];
@@ -245,6 +245,19 @@ export class ManipulationEnv extends BaseEnv<BoxValue> {
     return { achieved_goal: Float32Array.of(w.doorAngle), desired_goal: Float32Array.of(this.goal[0]!), observation: o };
   }
 
+  /** Exact snapshot (world, goal, RNG) for resuming training where it stopped. */
+  getSnapshot(): ManipulationEnvSnapshot {
+    return { task: this.task, world: this.world.getSnapshot(), goal: Array.from(this.goal), rng: this.rngSnapshot() };
+  }
+
+  setSnapshot(snapshot: unknown): void {
+    const s = snapshot as ManipulationEnvSnapshot;
+    if (!s || typeof s !== 'object' || s.task !== this.task || !Array.isArray(s.goal) || s.goal.length !== 3) throw new EnvOptionsError(this.id, `not a snapshot of a ${this.task} env`);
+    this.world.setSnapshot(s.world);
+    this.goal.set(s.goal);
+    this.restoreRng(s.rng);
+  }
+
   /** Joint angles of the arm (rad). */
   get jointAngles(): Float64Array {
     return this.world.q;
@@ -256,7 +269,12 @@ export class ManipulationEnv extends BaseEnv<BoxValue> {
   }
 }
 
-export const NUM_JOINTS = NUM_ARM_JOINTS;
+export interface ManipulationEnvSnapshot {
+  task: ManipulationTask;
+  world: ManipulationWorldSnapshot | null;
+  goal: number[];
+  rng: RngState | null;
+}
 
 /** Euler angles (x, y, z; rotation R = Rz·Ry·Rx) of a quaternion (x, y, z, w), as Fetch's `mat2euler`. */
 export function quatToEulerXyz(q: ArrayLike<number>): [number, number, number] {

@@ -13,8 +13,8 @@ import { loadRapier, type RapierFlavor } from '../carball/rapier';
 import { ManipulationEnv, MANIPULATION_TASKS, TASKS, type ManipulationOptions, type ManipulationTask } from './env';
 
 export { ARM, ArmKinematics, DlsIk, DEFAULT_IK, HAND_DOWN, NUM_ARM_JOINTS, homePosture, servoJoints, matToQuat, type IkSettings } from './arm';
-export { ManipulationWorld, TABLE, GRIPPER, CUBE, DOOR, WORKSPACE, PHYSICS_DT, SUBSTEPS, CONTROL_DT, type Prop } from './world';
-export { ManipulationEnv, MANIPULATION, MANIPULATION_TASKS, TASKS, manipulationOptionsSchema, quatToEulerXyz, type ManipulationTask, type ManipulationOptions, type TaskSpec } from './env';
+export { ManipulationWorld, TABLE, GRIPPER, CUBE, DOOR, WORKSPACE, PHYSICS_DT, SUBSTEPS, CONTROL_DT, type Prop, type ManipulationWorldSnapshot } from './world';
+export { ManipulationEnv, MANIPULATION, MANIPULATION_TASKS, TASKS, manipulationOptionsSchema, quatToEulerXyz, type ManipulationEnvSnapshot, type ManipulationTask, type ManipulationOptions, type TaskSpec } from './env';
 export { manipulationScene, manipulationTransforms, manipulationReplaySource } from './scene';
 
 /** Builds a manipulation env (the dict env) after loading Rapier. */

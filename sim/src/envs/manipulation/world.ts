@@ -326,10 +326,62 @@ export class ManipulationWorld {
     this.door?.applyImpulseAtPoint({ x: impulse[0]!, y: impulse[1]!, z: impulse[2]! }, { x: at[0]!, y: at[1]!, z: at[2]! }, true);
   }
 
+  /** The complete dynamic state: Rapier's world snapshot (base64) plus the arm's and the gripper's state. */
+  getSnapshot(): ManipulationWorldSnapshot | null {
+    if (!this.world) return null;
+    return {
+      prop: this.prop,
+      rapier: Buffer.from(this.world.takeSnapshot()).toString('base64'),
+      hand: this.hand.handle,
+      fingers: this.fingers.map((b) => b.handle),
+      fingerJoints: this.fingerJoints.map((j) => j.handle),
+      cube: this.cube?.handle ?? null,
+      door: this.door?.handle ?? null,
+      arrays: { q: Array.from(this.q), qd: Array.from(this.qd), qTarget: Array.from(this.qTarget), prevGrip: Array.from(this.prevGrip), gripVel: Array.from(this.gripVel) },
+      fingerTarget: this.fingerTarget,
+    };
+  }
+
+  setSnapshot(s: ManipulationWorldSnapshot | null): void {
+    if (s === null) {
+      this.free();
+      return;
+    }
+    if (s.prop !== this.prop) throw new Error(`manipulation snapshot: it holds a '${s.prop}' world, this env has a '${this.prop}' world`);
+    const world = this.R.World.restoreSnapshot(new Uint8Array(Buffer.from(s.rapier, 'base64')));
+    this.free();
+    this.world = world;
+    this.hand = world.getRigidBody(s.hand);
+    this.fingers = s.fingers.map((h) => world.getRigidBody(h));
+    this.fingerJoints = s.fingerJoints.map((h) => world.getImpulseJoint(h) as RapierTypes.UnitImpulseJoint);
+    this.cube = s.cube === null ? null : world.getRigidBody(s.cube);
+    this.door = s.door === null ? null : world.getRigidBody(s.door);
+    this.q.set(s.arrays.q);
+    this.qd.set(s.arrays.qd);
+    this.qTarget.set(s.arrays.qTarget);
+    this.fingerTarget = s.fingerTarget;
+    this.kin.compute(this.q);
+    this.prevGrip.set(s.arrays.prevGrip);
+    this.readState();
+    this.gripVel.set(s.arrays.gripVel);
+  }
+
   free(): void {
     this.world?.free();
     this.world = null;
   }
+}
+
+export interface ManipulationWorldSnapshot {
+  prop: Prop;
+  rapier: string;
+  hand: number;
+  fingers: number[];
+  fingerJoints: number[];
+  cube: number | null;
+  door: number | null;
+  arrays: { q: number[]; qd: number[]; qTarget: number[]; prevGrip: number[]; gripVel: number[] };
+  fingerTarget: number;
 }
 
 function clamp(x: number, lo: number, hi: number): number {
