@@ -13,20 +13,27 @@ import { Playback, SPEEDS } from './playback';
 import { ReplayLoadError, loadReplay, scoreTimeline, timelineMarkers, type Replay, type TimelineMarker } from './replay-loader';
 import { RewardPanel } from './reward-panel';
 import { RunsBrowser } from './runs-browser';
-import { ReplayScene3D } from './scene';
+import { ReplayScene3D, shaderWarmUpScene } from './scene';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 
 /** Software rasterisers (SwiftShader, llvmpipe) cannot afford multisampling at 30 fps; GPUs can. */
-function hardwareRenderer(): boolean {
+function createRenderer(): { renderer: THREE.WebGLRenderer; name: string; antialias: boolean } {
   const params = new URLSearchParams(location.search);
-  if (params.has('aa')) return params.get('aa') === '1';
-  const probe = document.createElement('canvas').getContext('webgl2');
-  if (!probe) return false;
-  const info = probe.getExtension('WEBGL_debug_renderer_info');
-  const name = String(info ? probe.getParameter(info.UNMASKED_RENDERER_WEBGL) : probe.getParameter(probe.RENDERER));
-  probe.getExtension('WEBGL_lose_context')?.loseContext();
-  return !/swiftshader|llvmpipe|software|softpipe/i.test(name);
+  const make = (antialias: boolean): THREE.WebGLRenderer => new THREE.WebGLRenderer({ antialias, powerPreference: 'high-performance' });
+  // Start without multisampling and ask the context what it runs on: creating a context is slow under
+  // software rendering, so a second one is made only for a GPU, which can afford antialiasing.
+  let renderer = make(params.get('aa') === '1');
+  const gl = renderer.getContext();
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  const name = String(info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
+  const antialias = params.has('aa') ? params.get('aa') === '1' : !/swiftshader|llvmpipe|software|softpipe/i.test(name);
+  if (antialias && params.get('aa') !== '1') {
+    renderer.dispose();
+    renderer.forceContextLoss();
+    renderer = make(true);
+  }
+  return { renderer, name, antialias };
 }
 
 function formatClock(seconds: number): string {
@@ -44,7 +51,13 @@ export interface ViewerProbe {
   render(): Promise<void>;
   replayName: string | null;
   error: string | null;
+  /** The WebGL renderer's name (SwiftShader under software rendering) and whether it antialiases. */
+  renderer: string;
+  antialias: boolean;
   frame(): number;
+  frameCount(): number;
+  hz(): number;
+  components(): number;
   score(): [number, number] | null;
   componentNames(): string[];
   setBodyVisible(body: number, visible: boolean): void;
@@ -76,15 +89,15 @@ class ViewerApp {
   readonly probe: ViewerProbe;
 
   constructor() {
-    this.renderer = new THREE.WebGLRenderer({ antialias: hardwareRenderer(), powerPreference: 'high-performance' });
-    this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
+    const gl = createRenderer();
+    this.renderer = gl.renderer;
+    // `?scale=0.5` renders at half resolution (slow software rendering); the default is the screen's.
+    const scale = Number(new URLSearchParams(location.search).get('scale'));
+    this.renderer.setPixelRatio(scale > 0 && scale <= 2 ? scale : Math.min(window.devicePixelRatio || 1, 2));
     this.renderer.shadowMap.enabled = false;
     this.renderer.domElement.tabIndex = 0;
     this.view.prepend(this.renderer.domElement);
     this.scene.background = new THREE.Color('#0d1117');
-    const hemi = new THREE.HemisphereLight('#ffffff', '#404040', 2.2);
-    const sun = new THREE.DirectionalLight('#ffffff', 1.6);
-    this.scene.add(hemi, sun);
     this.rig = new CameraRig(this.renderer.domElement);
     this.rig.controls.addEventListener('change', () => (this.dirty = true));
     this.rewardPanel = new RewardPanel($('rewards'), this.playback, () => this.scheduleHash());
@@ -93,19 +106,16 @@ class ViewerApp {
       follow: (runId) => this.follow(runId),
     });
     this.probe = this.makeProbe();
-    // Lights follow the scene's up axis: sky from above, sun from above and to the side.
-    this.onSceneUp = (up) => {
-      hemi.position.copy(up);
-      sun.position.copy(up).multiplyScalar(3).add(new THREE.Vector3(1, -1, 0.5));
-    };
+    this.probe.renderer = gl.name;
+    this.probe.antialias = gl.antialias;
     this.buildControls();
     this.playback.subscribe(() => this.onTimeChange());
     new ResizeObserver(() => this.resize()).observe(this.view);
     this.resize();
+    void this.renderer.compileAsync(shaderWarmUpScene(), this.rig.camera).catch(() => {});
     requestAnimationFrame((t) => this.loop(t));
   }
 
-  private onSceneUp: (up: THREE.Vector3) => void;
   private readonly renderWaiters: (() => void)[] = [];
 
   // ---- loading -------------------------------------------------------------------------------
@@ -113,6 +123,7 @@ class ViewerApp {
   /** Shows a replay from bytes; a bad file leaves the current replay playing and says why. */
   loadBytes(bytes: Uint8Array, name: string, options: { t?: number; play?: boolean } = {}): boolean {
     let replay: Replay;
+    performance.mark('rewardlab:decode-start');
     try {
       replay = loadReplay(bytes);
     } catch (err) {
@@ -120,13 +131,13 @@ class ViewerApp {
       this.showMessage(`Cannot open ${name}: ${message}`);
       return false;
     }
+    performance.mark('rewardlab:decoded');
     const scene3d = new ReplayScene3D(replay.scene);
     this.scene3d?.dispose();
     if (this.scene3d) this.scene.remove(this.scene3d.root);
     this.scene3d = scene3d;
     this.replay = replay;
     this.scene.add(scene3d.root);
-    this.onSceneUp(scene3d.up);
     this.rig.attach(scene3d);
     this.score = scoreTimeline(replay);
     this.markers = timelineMarkers(replay);
@@ -141,7 +152,10 @@ class ViewerApp {
     this.renderMarkers();
     const scrubber = $<HTMLInputElement>('scrubber');
     scrubber.max = String(replay.frameCount - 1);
+    this.shown.clear();
+    performance.mark('rewardlab:scene-built');
     this.rewardPanel.setReplay(replay, this.source.agent ?? this.rewardPanel.currentAgent);
+    performance.mark('rewardlab:plotted');
     this.playback.load(replay.frameCount, replay.meta.hz, (options.t ?? 0) * replay.meta.hz);
     if (options.play) this.playback.play();
     this.dirty = true;
@@ -151,7 +165,16 @@ class ViewerApp {
   private async loadUrl(url: string, name: string, options: { t?: number; play?: boolean } = {}): Promise<boolean> {
     this.showMessage(`Loading ${name}…`, 'info');
     try {
-      const bytes = await fetchBytes(url);
+      const prefetch = window.rewardlabPrefetch;
+      window.rewardlabPrefetch = undefined;
+      let bytes: Uint8Array;
+      if (prefetch?.src === url) {
+        try {
+          bytes = new Uint8Array(await prefetch.bytes);
+        } catch (err) {
+          throw new Error(`could not fetch ${url} (${(err as Error).message})`);
+        }
+      } else bytes = await fetchBytes(url);
       return this.loadBytes(bytes, name, options);
     } catch (err) {
       this.showMessage(`Cannot open ${name}: ${(err as Error).message}`);
@@ -246,23 +269,32 @@ class ViewerApp {
 
   // ---- time ----------------------------------------------------------------------------------
 
+  /** Overlay text as last written: the page is touched only when a value changes (every write costs a relayout and a repaint). */
+  private readonly shown = new Map<string, string>();
+
+  private show(id: string, text: string, property: 'textContent' | 'value' = 'textContent'): void {
+    const key = `${id}.${property}`;
+    if (this.shown.get(key) === text) return;
+    this.shown.set(key, text);
+    ($(id) as HTMLInputElement)[property] = text;
+  }
+
   private onTimeChange(): void {
     this.dirty = true;
     const replay = this.replay;
     if (!replay) return;
     const frame = this.playback.frame;
     const whole = Math.round(frame);
-    const scrubber = $<HTMLInputElement>('scrubber');
-    if (document.activeElement !== scrubber || !this.playback.playing) scrubber.value = String(whole);
-    $('frame-label').textContent = `${whole} / ${replay.frameCount - 1}`;
-    $('clock').textContent = formatClock(this.playback.seconds);
-    $('play').textContent = this.playback.playing ? '❚❚' : '▶';
-    $<HTMLSelectElement>('speed').value = String(this.playback.speed);
+    this.show('scrubber', String(whole), 'value');
+    this.show('frame-label', `${whole} / ${replay.frameCount - 1}`);
+    this.show('clock', formatClock(this.playback.seconds));
+    this.show('play', this.playback.playing ? '❚❚' : '▶');
+    this.show('speed', String(this.playback.speed), 'value');
     if (this.score) {
       // The score shown is the one after the last whole frame reached.
       const f = Math.floor(frame);
-      $('score-blue').textContent = String(this.score[f * 2]);
-      $('score-orange').textContent = String(this.score[f * 2 + 1]);
+      this.show('score-blue', String(this.score[f * 2]));
+      this.show('score-orange', String(this.score[f * 2 + 1]));
     }
     if (!this.playback.playing) this.scheduleHash();
   }
@@ -289,7 +321,10 @@ class ViewerApp {
       this.rig.update();
       this.renderer.render(this.scene, this.rig.camera);
       this.probe.framesRendered++;
-      if (this.probe.loadMs === null) this.probe.loadMs = performance.now();
+      if (this.probe.loadMs === null) {
+        this.probe.loadMs = performance.now();
+        performance.mark('rewardlab:first-frame');
+      }
       for (const done of this.renderWaiters.splice(0)) done();
     }
     requestAnimationFrame((t) => this.loop(t));
@@ -533,7 +568,12 @@ class ViewerApp {
         }),
       replayName: null,
       error: null,
+      renderer: '',
+      antialias: false,
       frame: () => this.playback.frame,
+      frameCount: () => this.replay?.frameCount ?? 0,
+      hz: () => this.replay?.meta.hz ?? 0,
+      components: () => this.replay?.componentNames.length ?? 0,
       score: () => {
         if (!this.score) return null;
         const f = Math.floor(this.playback.frame);
@@ -561,6 +601,8 @@ class ViewerApp {
 declare global {
   interface Window {
     rewardlab?: ViewerProbe;
+    /** Started by index.html for `#src=` links. */
+    rewardlabPrefetch?: { src: string; bytes: Promise<ArrayBuffer> };
   }
 }
 

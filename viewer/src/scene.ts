@@ -33,6 +33,26 @@ function shapeGeometry(shape: ReplayShape): THREE.BufferGeometry {
   }
 }
 
+/**
+ * The lights, stated once: a hemisphere light (sky white, ground dark grey) and a sun above and to the
+ * side. Moving bodies are lit by three.js; static bodies get the same light baked into vertex colours
+ * (flat faces under fixed lights have fixed colours), so the large floor and walls draw with the
+ * cheapest shader — what keeps software WebGL at 30 fps.
+ */
+const LIGHT = { sky: new THREE.Color('#ffffff'), ground: new THREE.Color('#404040'), hemiIntensity: 2.2, sunIntensity: 1.6 };
+
+function sunDirection(up: THREE.Vector3): THREE.Vector3 {
+  const side = up.z === 1 ? new THREE.Vector3(0.35, -0.45, 0) : new THREE.Vector3(0.35, 0, 0.45);
+  return up.clone().multiplyScalar(1).add(side).normalize();
+}
+
+/** Lambert shading of `albedo` (linear) for a surface with normal `n`, as three.js computes it for these lights. */
+function bakedColor(albedo: THREE.Color, n: THREE.Vector3, up: THREE.Vector3, sun: THREE.Vector3, out: THREE.Color): THREE.Color {
+  const hemi = LIGHT.ground.clone().lerp(LIGHT.sky, 0.5 * n.dot(up) + 0.5).multiplyScalar(LIGHT.hemiIntensity);
+  const direct = LIGHT.sunIntensity * Math.max(0, n.dot(sun));
+  return out.setRGB(((hemi.r + direct) * albedo.r) / Math.PI, ((hemi.g + direct) * albedo.g) / Math.PI, ((hemi.b + direct) * albedo.b) / Math.PI);
+}
+
 interface BodySlot {
   mesh: THREE.InstancedMesh;
   index: number;
@@ -44,6 +64,28 @@ const tmpQuat = new THREE.Quaternion();
 const tmpQuatB = new THREE.Quaternion();
 const unitScale = new THREE.Vector3(1, 1, 1);
 const zeroScale = new THREE.Vector3(0, 0, 0);
+
+/**
+ * A scene with the same lights and material kinds as every replay scene (lit instanced bodies, baked
+ * instanced statics), for compiling the shaders while the replay is still downloading and decoding:
+ * under software WebGL the first compile costs a few hundred milliseconds.
+ */
+export function shaderWarmUpScene(up = new THREE.Vector3(0, 0, 1)): THREE.Scene {
+  const scene = new THREE.Scene();
+  const hemi = new THREE.HemisphereLight(LIGHT.sky, LIGHT.ground, LIGHT.hemiIntensity);
+  const sun = new THREE.DirectionalLight('#ffffff', LIGHT.sunIntensity);
+  sun.position.copy(sunDirection(up));
+  const box = new THREE.BoxGeometry(1, 1, 1);
+  box.setAttribute('color', new THREE.BufferAttribute(new Float32Array(box.getAttribute('position').count * 3), 3));
+  scene.add(
+    hemi,
+    sun,
+    new THREE.InstancedMesh(box, new THREE.MeshLambertMaterial({ color: '#ffffff' }), 1),
+    new THREE.InstancedMesh(box, new THREE.MeshBasicMaterial({ vertexColors: true }), 1),
+    new THREE.InstancedMesh(box, new THREE.MeshBasicMaterial({ vertexColors: true, transparent: true, opacity: 0.5, depthWrite: false }), 1),
+  );
+  return scene;
+}
 
 export class ReplayScene3D {
   readonly root = new THREE.Group();
@@ -58,6 +100,11 @@ export class ReplayScene3D {
 
   constructor(readonly description: ReplayScene) {
     this.up = description.up === 'z' ? new THREE.Vector3(0, 0, 1) : new THREE.Vector3(0, 1, 0);
+    const hemi = new THREE.HemisphereLight(LIGHT.sky, LIGHT.ground, LIGHT.hemiIntensity);
+    hemi.position.copy(this.up);
+    const sun = new THREE.DirectionalLight('#ffffff', LIGHT.sunIntensity);
+    sun.position.copy(sunDirection(this.up));
+    this.root.add(hemi, sun);
     this.buildStatic();
     this.buildDynamic();
   }
@@ -80,17 +127,47 @@ export class ReplayScene3D {
     return m;
   }
 
+  /** The body's geometry with its lighting in vertex colours (bodies of one group share shape, colour and orientation). */
+  private bakedGeometry(body: ReplayScene['staticBodies'][number]): THREE.BufferGeometry {
+    const g = shapeGeometry(body.shape);
+    const normals = g.getAttribute('normal');
+    const quat = new THREE.Quaternion(...(body.quat ?? [0, 0, 0, 1]));
+    const albedo = new THREE.Color(body.color);
+    const sun = sunDirection(this.up);
+    const colors = new Float32Array(normals.count * 3);
+    const n = new THREE.Vector3();
+    const c = new THREE.Color();
+    for (let i = 0; i < normals.count; i++) {
+      n.fromBufferAttribute(normals, i).applyQuaternion(quat);
+      bakedColor(albedo, n, this.up, sun, c).toArray(colors, i * 3);
+    }
+    g.setAttribute('color', new THREE.BufferAttribute(colors, 3));
+    this.geometries.set(`baked:${this.geometries.size}`, g);
+    return g;
+  }
+
+  private bakedMaterial(opacity = 1): THREE.Material {
+    const key = `baked:${opacity}`;
+    let m = this.materials.get(key);
+    if (!m) {
+      const transparent = opacity < 1;
+      m = new THREE.MeshBasicMaterial({ vertexColors: true, transparent, opacity, depthWrite: !transparent });
+      this.materials.set(key, m);
+    }
+    return m;
+  }
+
   private buildStatic(): void {
     const groups = new Map<string, ReplayScene['staticBodies']>();
     for (const body of this.description.staticBodies ?? []) {
-      const key = `${shapeKey(body.shape)}|${body.color}|${body.opacity ?? 1}`;
+      const key = `${shapeKey(body.shape)}|${body.color}|${body.opacity ?? 1}|${(body.quat ?? [0, 0, 0, 1]).join(',')}`;
       const list = groups.get(key) ?? [];
       list.push(body);
       groups.set(key, list);
     }
     for (const bodies of groups.values()) {
       const first = bodies[0]!;
-      const mesh = new THREE.InstancedMesh(this.geometry(first.shape), this.material(first.color, first.opacity), bodies.length);
+      const mesh = new THREE.InstancedMesh(this.bakedGeometry(first), this.bakedMaterial(first.opacity), bodies.length);
       mesh.name = bodies.length === 1 ? first.name : `${first.name}×${bodies.length}`;
       bodies.forEach((body, i) => {
         tmpPos.fromArray(body.position);

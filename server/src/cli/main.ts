@@ -26,6 +26,7 @@ export function buildProgram(): Command {
   registerRtbCommands(program);
   const bench = program.commands.find((c) => c.name() === 'bench');
   if (bench) registerTrainBench(bench);
+  if (bench) (require('./bench-viewer') as typeof import('./bench-viewer')).registerViewerBench(bench);
   if (bench) registerRtbBench(bench);
   if (bench) registerApiBench(bench);
   return program;
