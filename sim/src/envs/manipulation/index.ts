@@ -8,7 +8,7 @@
  *
  * Speed (each control step = IK + 8 physics steps of 5 ms): `reach` through a VecEnv of 8 envs ran
  * ~7,400 steps per CPU second on the project's 2-core machine while it was shared (load ≈ 10; the wall
- * clock gave ~1,100/s there); push / pick-place / door-open ~5,000–7,000 per CPU second.
+ * clock gave ~1,100/s there); push ~6,900, pick-place ~7,500, door-open ~5,600 per CPU second.
  */
 import { EnvOptionsError, type AnyEnv } from '../../env';
 import { registerEnv } from '../../registry';
