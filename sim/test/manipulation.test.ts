@@ -121,6 +121,12 @@ describe('manipulation: registration and the env contract', () => {
     dense.close();
   });
 
+  it('stepping before the first reset is an error', async () => {
+    const env = await createManipulationEnv('reach');
+    expect(() => env.step([0, 0, 0, 0])).toThrow(/reach: call reset\(\) before step\(\)/);
+    env.close();
+  });
+
   it('a goal outside the workspace in the reset options is an error naming it', async () => {
     const env = await createManipulationEnv('reach');
     expect(() => env.reset({ seed: 0, options: { goal: [2, 0, 0.6] } })).toThrow(EnvOptionsError);

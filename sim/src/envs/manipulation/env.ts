@@ -178,6 +178,7 @@ export class ManipulationEnv extends BaseEnv<BoxValue> {
 
   step(action: BoxValue): StepResult {
     this.checkAction(action);
+    if (!this.world.built) throw new Error(`${this.id}: call reset() before step()`);
     for (let i = 0; i < 3; i++) this.delta[i] = Math.min(Math.max(action[i]!, -1), 1) * MANIPULATION.maxDisplacement;
     const opening = this.spec.blockGripper ? null : ((Math.min(Math.max(action[3]!, -1), 1) + 1) / 2) * GRIPPER.maxOpening;
     this.world.control(this.delta, opening);

@@ -326,6 +326,11 @@ export class ManipulationWorld {
     this.door?.applyImpulseAtPoint({ x: impulse[0]!, y: impulse[1]!, z: impulse[2]! }, { x: at[0]!, y: at[1]!, z: at[2]! }, true);
   }
 
+  /** Whether `build` (or `setSnapshot`) has made a world to step. */
+  get built(): boolean {
+    return this.world !== null;
+  }
+
   /** The complete dynamic state: Rapier's world snapshot (base64) plus the arm's and the gripper's state. */
   getSnapshot(): ManipulationWorldSnapshot | null {
     if (!this.world) return null;
