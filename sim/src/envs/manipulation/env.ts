@@ -11,8 +11,8 @@
  * - `door-open`: push a hinged door (handle near its free edge) open past a goal angle.
  *
  * The observation vector follows Fetch's `_get_obs`: grip position; then the object's position, its
- * position relative to the grip, finger openings, object rotation (Euler xyz), object linear and angular
- * velocity × dt and grip velocity × dt relative to the object; finger velocities × dt. Reach has no
+ * position relative to the grip, finger openings, object rotation (Euler xyz), object linear velocity
+ * relative to the grip × dt, object angular velocity × dt, grip velocity × dt, finger velocities × dt. Reach has no
  * object: grip position, finger openings, grip velocity × dt, finger velocities × dt (10 numbers). The
  * door's "object" is the handle and its state the door angle and hinge speed.
  */
@@ -229,10 +229,10 @@ export class ManipulationEnv extends BaseEnv<BoxValue> {
       put(w.finger[0]!, w.finger[1]!);
       const e = quatToEulerXyz(w.cubeQuat);
       put(e[0], e[1], e[2]);
-      put(v[0]! * dt, v[1]! * dt, v[2]! * dt);
+      // Fetch reports the object's velocity relative to the grip point (`object_velp -= grip_velp`).
+      put((v[0]! - w.gripVel[0]!) * dt, (v[1]! - w.gripVel[1]!) * dt, (v[2]! - w.gripVel[2]!) * dt);
       put(w.cubeAngVel[0]! * dt, w.cubeAngVel[1]! * dt, w.cubeAngVel[2]! * dt);
-      // Fetch reports the grip velocity relative to the object.
-      put((w.gripVel[0]! - v[0]!) * dt, (w.gripVel[1]! - v[1]!) * dt, (w.gripVel[2]! - v[2]!) * dt);
+      put(w.gripVel[0]! * dt, w.gripVel[1]! * dt, w.gripVel[2]! * dt);
       put(w.fingerVel[0]! * dt, w.fingerVel[1]! * dt);
       return { achieved_goal: Float32Array.of(p[0]!, p[1]!, p[2]!), desired_goal: Float32Array.of(this.goal[0]!, this.goal[1]!, this.goal[2]!), observation: o };
     }
