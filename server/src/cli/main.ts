@@ -6,6 +6,7 @@ import { registerTrainBench, registerTrainCommands } from './train';
 import { registerRewardCommands } from './reward';
 import { reportError } from './output';
 import { registerSimWorkerCommand } from './sim-worker';
+import { registerStreamBench } from './bench-stream';
 import { registerServeCommand } from './serve';
 import { registerRtbBench, registerRtbCommands } from './rtb';
 import { registerApiBench } from './bench-api';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerRtbCommands(program);
   const bench = program.commands.find((c) => c.name() === 'bench');
   if (bench) registerTrainBench(bench);
+  if (bench) registerStreamBench(bench);
   if (bench) (require('./bench-viewer') as typeof import('./bench-viewer')).registerViewerBench(bench);
   if (bench) registerRtbBench(bench);
   if (bench) registerApiBench(bench);

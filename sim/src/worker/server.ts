@@ -143,15 +143,11 @@ export class SimWorkerServer {
   private async vectorFor(mode: AutoresetMode): Promise<VecEnvLike> {
     const existing = this.vectors.get(mode);
     if (existing) return existing;
-    const carball = /^carball-([123])v\1$/.exec(this.envId);
-    let vec: VecEnvLike;
-    if (carball && this.options.carballArenas !== false) {
-      vec = await CarballVecEnv.make(Number(carball[1]) as 1 | 2 | 3, this.options.numEnvs, { ...(this.options.envOptions ?? {}), autoreset: mode } as never);
-    } else {
-      // The same env objects serve both modes: only the vector's bookkeeping differs.
-      const other = [...this.vectors.values()].find((v): v is VecEnv => v instanceof VecEnv);
-      vec = other ? new VecEnv(other.envs, { autoreset: mode }) : await VecEnv.make(this.envId, this.options.numEnvs, { ...(this.options.envOptions ?? {}), autoreset: mode });
-    }
+    // The same env objects serve both modes: only the vector's bookkeeping differs.
+    const other = [...this.vectors.values()].find((v): v is VecEnv => v instanceof VecEnv);
+    const vec = other
+      ? new VecEnv(other.envs, { autoreset: mode })
+      : await makeHostedVecEnv(this.envId, this.options.numEnvs, { ...(this.options.envOptions ?? {}), autoreset: mode, carballArenas: this.options.carballArenas !== false });
     this.vectors.set(mode, vec);
     return vec;
   }
@@ -327,4 +323,16 @@ export class SimWorkerServer {
     }
     this.vectors.clear();
   }
+}
+
+/**
+ * The vector env a worker hosts for `envId`: carball ids as arenas of one Rapier world
+ * (`CarballVecEnv`, the layout `rewardlab bench env` found fastest) unless `carballArenas` is false,
+ * anything else as a `VecEnv` of `numEnvs` envs. Also the local baseline of `rewardlab bench stream`.
+ */
+export async function makeHostedVecEnv(envId: string, numEnvs: number, options: MakeEnvOptions & { autoreset?: AutoresetMode; carballArenas?: boolean } = {}): Promise<VecEnvLike> {
+  const { autoreset, carballArenas, ...envOptions } = options;
+  const carball = /^carball-([123])v\1$/.exec(envId);
+  if (carball && carballArenas !== false) return CarballVecEnv.make(Number(carball[1]) as 1 | 2 | 3, numEnvs, { ...envOptions, autoreset: autoreset ?? 'next-step' } as never);
+  return VecEnv.make(envId, numEnvs, { ...envOptions, autoreset: autoreset ?? 'next-step' });
 }

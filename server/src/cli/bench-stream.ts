@@ -1,0 +1,133 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import { makeHostedVecEnv, MultiVecEnv, RemoteVecEnv, Rng, sampleSpace, type VecEnvLike } from '@rewardlab/sim';
+import { emitResult } from './output';
+import { positiveInt } from './parse';
+
+export interface StreamBenchResult {
+  bench: 'stream';
+  env: string;
+  /** Envs per worker (and of the local baseline). */
+  numEnvs: number;
+  numAgents: number;
+  secondsPerMeasurement: number;
+  rounds: number;
+  /** Env steps per second of the vector env in this process (the same vector a worker hosts). */
+  localStepsPerSec: number;
+  /** One worker process on loopback, through RemoteVecEnv. */
+  remoteStepsPerSec: number;
+  ratio: number;
+  /** Two worker processes of `numEnvs` envs each, through MultiVecEnv (env steps of both). */
+  twoWorkersStepsPerSec: number;
+  twoWorkerSpeedup: number;
+  cpus: number;
+  loadAverage: number;
+}
+
+/** A worker process running the same SimWorkerServer as `rewardlab sim-worker`, on a free loopback port. */
+function startWorker(env: string, numEnvs: number): Promise<{ child: ChildProcess; url: string }> {
+  const script = `const { SimWorkerServer } = require(${JSON.stringify(require.resolve('@rewardlab/sim'))});
+SimWorkerServer.start(JSON.parse(process.argv[1])).then((s) => process.stdout.write(s.url + '\\n'), (e) => { process.stderr.write(String(e) + '\\n'); process.exit(1); });`;
+  const child = spawn(process.execPath, ['-e', script, JSON.stringify({ envId: env, numEnvs, port: 0 })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', (url) => resolve({ child, url }));
+    child.once('exit', (code) => reject(new Error(`the sim worker for ${env} exited with code ${code} before listening`)));
+  });
+}
+
+/** Env steps per second with random actions (drawn in advance) for about `seconds`, after a warm-up. */
+async function stepsPerSec(vec: VecEnvLike, seconds: number, seed: number): Promise<number> {
+  const rng = new Rng(seed);
+  const pool = Array.from({ length: 32 }, () => {
+    const buf = vec.createActionBuffer();
+    for (let s = 0; s < vec.numSlots; s++) {
+      const a = sampleSpace(vec.singleActionSpace, rng);
+      if (typeof a === 'number') buf[s] = a;
+      else buf.set(a as ArrayLike<number>, s * vec.actionSize);
+    }
+    return buf;
+  });
+  await vec.reset({ seed });
+  for (let t = 0; t < 20; t++) await vec.step(pool[t % pool.length]!);
+  let steps = 0;
+  const start = performance.now();
+  const until = start + seconds * 1000;
+  while (performance.now() < until) {
+    await vec.step(pool[steps % pool.length]!);
+    steps += 1;
+  }
+  return (steps * vec.numEnvs) / ((performance.now() - start) / 1000);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/**
+ * The cost of streaming an env: the local vector env against one worker on loopback (ratio) and two
+ * workers against one (speedup). Measurements alternate over `rounds` rounds and report medians, so a
+ * burst of load on a shared machine does not land on one of them only.
+ */
+export async function benchStream(opts: { env: string; numEnvs: number; seconds: number; rounds: number; seed: number; log?: (line: string) => void }): Promise<StreamBenchResult> {
+  const children: ChildProcess[] = [];
+  const vectors: VecEnvLike[] = [];
+  try {
+    const local = await makeHostedVecEnv(opts.env, opts.numEnvs);
+    vectors.push(local);
+    const [w1, w2, w3] = await Promise.all([0, 1, 2].map(() => startWorker(opts.env, opts.numEnvs)));
+    children.push(w1!.child, w2!.child, w3!.child);
+    const one = await RemoteVecEnv.connect(w1!.url);
+    vectors.push(one);
+    const two = await MultiVecEnv.connect([w2!.url, w3!.url]);
+    vectors.push(two);
+    const rates = { local: [] as number[], remote: [] as number[], two: [] as number[] };
+    for (let round = 0; round < opts.rounds; round++) {
+      rates.local.push(await stepsPerSec(local, opts.seconds, opts.seed + round));
+      rates.remote.push(await stepsPerSec(one, opts.seconds, opts.seed + round));
+      rates.two.push(await stepsPerSec(two, opts.seconds, opts.seed + round));
+      opts.log?.(`round ${round + 1}/${opts.rounds}: local ${Math.round(rates.local.at(-1)!)}, one worker ${Math.round(rates.remote.at(-1)!)}, two workers ${Math.round(rates.two.at(-1)!)} env steps/s`);
+    }
+    const localStepsPerSec = median(rates.local);
+    const remoteStepsPerSec = median(rates.remote);
+    const twoWorkersStepsPerSec = median(rates.two);
+    return {
+      bench: 'stream',
+      env: local.envId,
+      numEnvs: opts.numEnvs,
+      numAgents: local.numAgents,
+      secondsPerMeasurement: opts.seconds,
+      rounds: opts.rounds,
+      localStepsPerSec,
+      remoteStepsPerSec,
+      ratio: remoteStepsPerSec / localStepsPerSec,
+      twoWorkersStepsPerSec,
+      twoWorkerSpeedup: twoWorkersStepsPerSec / remoteStepsPerSec,
+      cpus: cpus().length,
+      loadAverage: loadavg()[0]!,
+    };
+  } finally {
+    await Promise.all(vectors.map((v) => v.close().catch(() => {})));
+    for (const c of children) c.kill('SIGTERM');
+  }
+}
+
+export function registerStreamBench(bench: Command): void {
+  bench
+    .command('stream')
+    .description('sim workers over WebSockets: one worker on loopback against the local vector env (ratio), two workers against one (speedup)')
+    .option('--env <id>', 'env id', 'carball-1v1')
+    .option('--num-envs <n>', 'envs per worker (and in the local baseline)', positiveInt, 8)
+    .option('--seconds <n>', 'seconds per measurement', positiveInt, 3)
+    .option('--rounds <n>', 'alternating rounds (medians are reported)', positiveInt, 3)
+    .option('--seed <n>', 'seed of the envs and the random actions', positiveInt, 1)
+    .option('--json', 'print the result as one JSON object on the last stdout line')
+    .action(async (opts: { env: string; numEnvs: number; seconds: number; rounds: number; seed: number; json?: boolean }) => {
+      const result = await benchStream({ ...opts, log: (line) => process.stderr.write(`bench stream: ${line}\n`) });
+      emitResult(result, opts, (r: StreamBenchResult) =>
+        `${r.env} × ${r.numEnvs} per worker: local ${Math.round(r.localStepsPerSec)} env steps/s, one worker ${Math.round(r.remoteStepsPerSec)} (ratio ${r.ratio.toFixed(2)}), two workers ${Math.round(r.twoWorkersStepsPerSec)} (${r.twoWorkerSpeedup.toFixed(2)}× one)`,
+      );
+    });
+}
