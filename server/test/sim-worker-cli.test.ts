@@ -1,0 +1,52 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { checkVecEnv, RemoteVecEnv, WorkerRefusedError } from '@rewardlab/sim';
+
+const bin = join(__dirname, '..', '..', 'bin', 'rewardlab.js');
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+describe('rewardlab sim-worker', () => {
+  it('serves a vector env on loopback until SIGTERM, refusing a wrong token', async () => {
+    const child = spawn(process.execPath, [bin, 'sim-worker', '--env', 'CartPole-v1', '--num-envs', '3', '--port', '0', '--json', '--quiet'], {
+      env: { ...process.env, REWARDLAB_WORKER_TOKEN: 'cli-token' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`sim-worker exited with ${code}`)));
+    });
+    const info = JSON.parse(line) as { url: string; host: string; env: string; numEnvs: number; token: boolean };
+    expect(info).toMatchObject({ host: '127.0.0.1', env: 'CartPole-v1', numEnvs: 3, token: true });
+    expect(info.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+    await expect(RemoteVecEnv.connect(info.url, { token: 'nope' })).rejects.toBeInstanceOf(WorkerRefusedError);
+    const vec = await RemoteVecEnv.connect(info.url, { token: 'cli-token' });
+    await checkVecEnv(vec);
+    await vec.close();
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+  });
+
+  it('needs an env', () => {
+    const r = spawnSync(process.execPath, [bin, 'sim-worker', '--port', '0', '--json'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toMatchObject({ error: { message: expect.stringMatching(/--env/) } });
+  });
+});
+
+describe('rewardlab bench stream', () => {
+  it('prints local, one-worker and two-worker rates with their ratio and speedup as one JSON line', () => {
+    const r = spawnSync(process.execPath, [bin, 'bench', 'stream', '--env', 'CartPole-v1', '--num-envs', '4', '--seconds', '1', '--rounds', '1', '--json'], { encoding: 'utf8', timeout: 90_000 });
+    expect(r.status).toBe(0);
+    const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
+    for (const key of ['localStepsPerSec', 'remoteStepsPerSec', 'twoWorkersStepsPerSec']) expect(result[key]).toBeGreaterThan(0);
+    expect(result.ratio).toBeCloseTo(result.remoteStepsPerSec! / result.localStepsPerSec!, 10);
+    expect(result.twoWorkerSpeedup).toBeCloseTo(result.twoWorkersStepsPerSec! / result.remoteStepsPerSec!, 10);
+  }, 120_000);
+});
