@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { registeredEnvIds } from '@rewardlab/sim';
 
 const bin = join(__dirname, '..', '..', 'bin', 'rewardlab.js');
 
@@ -33,7 +34,8 @@ describe('rewardlab CLI', () => {
   it('an unknown env id is one error line listing the registered ids, and a JSON error under --json', () => {
     const r = rewardlab('check-env', '--env', 'Cartpole', '--json');
     expect(r.code).toBe(1);
-    const ids = 'CartPole-v1, Pendulum-v1, carball-1v1, carball-2v2, carball-3v3';
+    const ids = registeredEnvIds().join(', ');
+    expect(ids).toMatch(/^CartPole-v1, Pendulum-v1, carball-1v1, carball-2v2, carball-3v3/);
     expect(r.stderr.trim()).toBe(`rewardlab: error: unknown env id "Cartpole"; registered envs: ${ids}`);
     expect(r.last).toEqual({ error: { name: 'UnknownEnvError', message: `unknown env id "Cartpole"; registered envs: ${ids}` } });
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace

@@ -39,20 +39,22 @@ export class CheckpointsService {
   }
 
   /**
-   * The newest resumable checkpoint of a run (not the final policy, which has no trainer state). A
-   * trainer that outran the server before dying may have written newer ones (and pruned the recorded
-   * ones): those on disk in `runDir/checkpoints/step-N` count too, and are recorded when used.
+   * The checkpoint a run resumes from: the newest resumable one (not the final policy, which has no
+   * trainer state) at or before `upToStep` (the last stored metric batch, so the metrics stay
+   * gapless), else the newest there is. A trainer that outran the server before dying may have written
+   * checkpoints the server never recorded, and pruned recorded ones: those on disk in
+   * `runDir/checkpoints/step-N` count too, and are recorded when used.
    */
-  async latest(runId: string, runDir: string): Promise<Checkpoint | null> {
-    const found = await this.checkpoints.find({ where: { runId, kind: 'checkpoint' }, order: { step: 'DESC' }, take: 5 });
-    const recorded = found.find((c) => existsSync(c.dir)) ?? null;
+  async latest(runId: string, runDir: string, upToStep = Infinity): Promise<Checkpoint | null> {
+    const recorded = (await this.checkpoints.find({ where: { runId, kind: 'checkpoint' }, order: { step: 'DESC' } })).filter((c) => existsSync(c.dir));
     const dir = join(runDir, 'checkpoints');
     const onDisk = (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : [])
       .filter((e) => e.isDirectory() && /^step-\d+$/.test(e.name) && existsSync(join(dir, e.name, 'trainer.json')))
-      .map((e) => Number(e.name.slice(5)))
-      .sort((a, b) => b - a)[0];
-    if (onDisk !== undefined && (!recorded || onDisk > recorded.step)) return this.record(runId, join(dir, `step-${onDisk}`), onDisk);
-    return recorded;
+      .map((e) => Number(e.name.slice(5)));
+    const steps = [...new Set([...recorded.map((c) => c.step), ...onDisk])].sort((a, b) => b - a);
+    const step = steps.find((s) => s <= upToStep) ?? steps[0];
+    if (step === undefined) return null;
+    return recorded.find((c) => c.step === step) ?? this.record(runId, join(dir, `step-${step}`), step);
   }
 
   async get(id: string): Promise<Checkpoint> {

@@ -59,6 +59,12 @@ export class MetricsService {
     return rows.map(metricView);
   }
 
+  /** The step of the run's last stored batch (−1 when none). */
+  async lastStep(runId: string): Promise<number> {
+    const last = await this.db.getRepository(MetricBatch).findOne({ where: { runId }, order: { step: 'DESC' } });
+    return last?.step ?? -1;
+  }
+
   /** Drops the batches past `step` (a resumed run reports them again). */
   async truncateAfter(runId: string, step: number): Promise<void> {
     await this.db.getRepository(MetricBatch).delete({ runId, step: MoreThan(step) });

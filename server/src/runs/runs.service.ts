@@ -124,7 +124,7 @@ export class RunsService implements OnApplicationBootstrap, OnApplicationShutdow
   async resume(id: string): Promise<RunView> {
     const run = await this.get(id);
     if (!['interrupted', 'stopped', 'failed'].includes(run.status)) throw new ConflictException({ statusCode: 409, error: 'Conflict', message: `run ${id} is ${run.status}; only interrupted, stopped or failed runs resume` });
-    const checkpoint = await this.checkpoints.latest(id, run.runDir);
+    const checkpoint = await this.checkpoints.latest(id, run.runDir, await this.metrics.lastStep(id));
     if (!checkpoint) throw new ConflictException({ statusCode: 409, error: 'Conflict', message: `run ${id} has no checkpoint to resume from` });
     // The resumed trainer reports the steps after the checkpoint again (exactly, for envs with snapshots).
     await this.metrics.truncateAfter(id, checkpoint.step);
