@@ -128,12 +128,12 @@ describe.skipIf(skipReason !== null)('viewer in headless Chromium', () => {
 
   it('says why a bad file cannot be opened and keeps showing the replay', async () => {
     await page.setInputFiles('#file-input', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a replay at all') });
-    await expect.poll(() => page.locator('#message').textContent()).toBe('Cannot open notes.txt: not a rewardlab replay: the file does not start with "RLRP"');
+    await expect.poll(() => page.locator('#message').textContent(), { timeout: 15_000 }).toBe('Cannot open notes.txt: not a rewardlab replay: the file does not start with "RLRP"');
     expect(await page.locator('#message').isVisible()).toBe(true);
     const future = Buffer.from(fixture.bytes);
     future.writeUInt16LE(2, 4);
     await page.setInputFiles('#file-input', { name: 'future.rlr', mimeType: 'application/octet-stream', buffer: future });
-    await expect.poll(() => page.locator('#message').textContent()).toContain('unsupported replay format version 2');
+    await expect.poll(() => page.locator('#message').textContent(), { timeout: 15_000 }).toContain('unsupported replay format version 2');
     expect(await page.evaluate(() => window.rewardlab!.replayName)).toBe('carball-2v2.rlr');
     await page.evaluate(() => window.rewardlab!.seek(3));
     await viewPixels();
@@ -143,7 +143,7 @@ describe.skipIf(skipReason !== null)('viewer in headless Chromium', () => {
   it('lists the API’s runs when served by the API server', async () => {
     if (served.kind !== 'api-server') return;
     await page.locator('#toggle-runs').click();
-    await expect.poll(() => page.locator('.runs-status').textContent()).toMatch(/No runs yet/);
+    await expect.poll(() => page.locator('.runs-status').textContent(), { timeout: 15_000 }).toMatch(/No runs yet/);
   });
 
   /** Starts a short CartPole training through the API; resolves to its id. */
@@ -170,14 +170,14 @@ describe.skipIf(skipReason !== null)('viewer in headless Chromium', () => {
       await live.goto(`${served.url}/#run=${runId}&episode=${episode}&t=0.1`);
       await live.reload();
       await live.waitForFunction((e) => window.rewardlab?.replayName?.endsWith(`episode ${e}`) && window.rewardlab.loadMs !== null, episode, { timeout: 30_000 });
-      await expect.poll(() => live.evaluate(() => window.rewardlab!.frame())).toBe(5);
+      await expect.poll(() => live.evaluate(() => window.rewardlab!.frame()), { timeout: 15_000 }).toBe(5);
       expect(await live.locator('#live-badge').isVisible()).toBe(false);
       // The training curve, and a second run's curve beside it.
       await live.locator('.run-curve canvas').first().waitFor();
       const other = await startRun(512, 0);
       await live.locator('.runs-refresh').click();
       await live.locator(`.run-item[data-run="${other}"] .run-compare input`).check();
-      await expect.poll(() => live.locator('.run-curve .u-legend .u-series').count()).toBe(3);
+      await expect.poll(() => live.locator('.run-curve .u-legend .u-series').count(), { timeout: 15_000 }).toBe(3);
       await live.screenshot({ path: join(ARTIFACTS, 'viewer-runs.png') });
     } finally {
       await live.close();
