@@ -56,7 +56,7 @@ export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 /** WebSocket close codes the worker uses (4000–4999 are free for applications). */
 export const CloseCode = {
   Normal: 1000,
-  PolicyViolation: 1008,
+  MessageTooBig: 1009,
   BadToken: 4001,
   BadVersion: 4002,
   BadHello: 4003,

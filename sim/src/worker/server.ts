@@ -85,6 +85,8 @@ export class SimWorkerServer {
   private queue: Promise<void> = Promise.resolve();
   private readonly missedPings = new WeakMap<WebSocket, number>();
   private envId = '';
+  /** Largest frame accepted (ws closes the connection with 1009 on a bigger one). */
+  private maxFrameBytes = 0;
   private tokenDigest: Buffer | null = null;
   private spaces: Pick<SpecMessage, 'observationSpace' | 'actionSpace' | 'numAgents' | 'agents' | 'obsSize' | 'actionSize' | 'actionDtype'> | null = null;
   /** Counters, for tests and logs. */
@@ -154,7 +156,7 @@ export class SimWorkerServer {
 
   private listen(): Promise<void> {
     const sizes = sizesOf({ numEnvs: this.options.numEnvs, ...this.spaces! });
-    const maxPayload = Math.max(MAX_HELLO_BYTES, stepFrameBytes(sizes), HEADER_BYTES + 16 + MAX_RESET_OPTIONS_BYTES);
+    const maxPayload = (this.maxFrameBytes = Math.max(MAX_HELLO_BYTES, stepFrameBytes(sizes), HEADER_BYTES + 16 + MAX_RESET_OPTIONS_BYTES));
     return new Promise((resolve, reject) => {
       const wss = new WebSocketServer({ host: this.options.host ?? '127.0.0.1', port: this.options.port ?? 0, maxPayload, perMessageDeflate: false, clientTracking: true });
       wss.once('error', reject);
@@ -260,7 +262,7 @@ export class SimWorkerServer {
       numEnvs: vec.numEnvs,
       ...this.spaces!,
       autoreset: mode,
-      maxFrameBytes: Math.max(MAX_HELLO_BYTES, stepFrameBytes(session.sizes)),
+      maxFrameBytes: this.maxFrameBytes,
       heartbeatMs: this.options.heartbeatMs ?? 10_000,
     };
     session.ws.send(JSON.stringify(spec));
