@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { marketPriceDistribution, MAX_BID, Rng, solveRlbDp, type RlbValueFunction } from '../src';
+import { marketPriceDistribution, MAX_BID, pctrBins, Rng, solveRlbDp, type RlbValueFunction } from '../src';
 
 /**
  * The optimum by enumeration: at every node of the outcome tree try every bid a ∈ {0 … min(b, 300)}
@@ -43,6 +43,28 @@ function bruteForceBid(t: number, b: number, pdf: Float64Array, theta: number, t
 
   }
   return bestA;
+}
+
+/** The same enumeration when θ is drawn each auction from {θ_j} with probabilities w_j (seen before bidding). */
+function bruteForceMixture(t: number, b: number, pdf: Float64Array, thetas: number[], weights: number[], v1 = 1, v0 = 0): number {
+  if (t === 0) return 0;
+  const stay = bruteForceMixture(t - 1, b, pdf, thetas, weights, v1, v0);
+  const next = (delta: number): number => bruteForceMixture(t - 1, b - delta, pdf, thetas, weights, v1, v0);
+  let expected = 0;
+  thetas.forEach((theta, j) => {
+    let best = -Infinity;
+    for (let a = 0; a <= Math.min(b, pdf.length - 1); a++) {
+      let value = 0;
+      let winMass = 0;
+      for (let delta = 0; delta <= a; delta++) {
+        value += pdf[delta]! * (v1 * theta - v0 * delta + next(delta));
+        winMass += pdf[delta]!;
+      }
+      best = Math.max(best, value + (1 - winMass) * stay);
+    }
+    expected += weights[j]! * best;
+  });
+  return expected;
 }
 
 function randomPdf(seed: number, levels: number): Float64Array {
@@ -106,6 +128,27 @@ describe('RLB dynamic programme', () => {
     expect(vf.value(2, 600)).toBe(vf.value(2, 1000));
     expect(vf.value(3, 900)).toBe(vf.value(3, 1000));
     expect(vf.marginal(6, 400)).toBe(vf.marginal(2, 133)); // D(6, 400) ≈ D(T0 = 2, 400·2/6)
+  });
+
+  it('RLB-pCTR: V(t, b) equals the enumerated optimum when θ is drawn from a distribution each auction', () => {
+    const pdf = randomPdf(7, 5);
+    const thetas = [0.05, 0.2, 0.6];
+    const weights = [0.5, 0.3, 0.2];
+    const vf = solveRlbDp({ auctions: 3, maxBudget: 4, marketPdf: pdf, thetaAvg: 0, pctrBins: { thetas: Float64Array.from(thetas), weights: Float64Array.from(weights) } });
+    for (let t = 0; t <= 3; t++) for (let b = 0; b <= 4; b++) expect(vf.value(t, b)).toBeCloseTo(bruteForceMixture(t, b, pdf, thetas, weights), 6); // D is kept in float32
+    const profit = solveRlbDp({ auctions: 2, maxBudget: 4, marketPdf: pdf, thetaAvg: 0, costWeight: 0.04, pctrBins: { thetas: Float64Array.from(thetas), weights: Float64Array.from(weights) } });
+    for (let b = 0; b <= 4; b++) expect(profit.value(2, b)).toBeCloseTo(bruteForceMixture(2, b, pdf, thetas, weights, 1, 0.04), 6);
+  });
+
+  it('RLB-pCTR with one bin is the θ_avg DP; pctrBins are equal-mass bin means rescaled to θ_avg', () => {
+    const pdf = randomPdf(8, 6);
+    const one = solveRlbDp({ auctions: 4, maxBudget: 6, marketPdf: pdf, thetaAvg: 0, pctrBins: pctrBins([0.1, 0.3, 0.5], 1, 0.25) });
+    const avg = solveRlbDp({ auctions: 4, maxBudget: 6, marketPdf: pdf, thetaAvg: 0.25 });
+    for (let b = 0; b <= 6; b++) expect(one.value(4, b)).toBeCloseTo(avg.value(4, b), 9);
+    const bins = pctrBins([0.4, 0.1, 0.2, 0.3], 2, 0.5);
+    expect(Array.from(bins.weights)).toEqual([0.5, 0.5]);
+    expect(bins.thetas[0]).toBeCloseTo(0.15 * (0.5 / 0.25), 12);
+    expect(bins.thetas[1]).toBeCloseTo(0.35 * (0.5 / 0.25), 12);
   });
 
   it('rejects bad sizes', () => {

@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import {
   auctionStats,
   BIDDER_NAMES,
+  DEFAULT_BIDDERS,
   evaluateCampaign,
   marketPriceDistribution,
   readAuctionFile,
@@ -69,6 +70,8 @@ export interface RtbEvalResult {
     agents: Record<string, { clicks: number; winRate: number; cpm: number | null; ecpc: number | null; cost: number; wins: number; auctions: number; episodes: number; parameter?: number }>;
     /** (RLB − Lin) / Lin clicks, in percent, when both ran. */
     rlbVsLinPercent?: number | null;
+    /** (RLB-pCTR − Lin) / Lin clicks, in percent, when both ran. */
+    rlbPctrVsLinPercent?: number | null;
   }[];
   totals: Record<string, number>;
   dpSeconds: number;
@@ -91,12 +94,13 @@ export interface RtbBenchResult {
 
 function humanEval(r: RtbEvalResult): string {
   const lines = [`${r.test.path}: ${r.test.auctions} auctions, N = ${r.n}; clicks per agent (train ${r.train.path})`];
-  lines.push(['c0'.padEnd(6), ...r.agents.map((a) => a.padStart(8)), r.agents.includes('rlb') && r.agents.includes('lin') ? '  RLB vs Lin' : ''].join(''));
+  const pct = (x: number | null | undefined): string => (x === undefined ? '' : x === null ? '         —' : `${x >= 0 ? '+' : ''}${x.toFixed(1)} %`.padStart(10));
+  const hasLin = r.agents.includes('lin');
+  lines.push(['c0'.padEnd(6), ...r.agents.map((a) => a.padStart(9)), hasLin && r.agents.includes('rlb') ? ' RLB vs Lin' : '', hasLin && r.agents.includes('rlb-pctr') ? ' RLB-pCTR vs Lin' : ''].join(''));
   for (const row of r.results) {
-    const vs = row.rlbVsLinPercent === undefined || row.rlbVsLinPercent === null ? '' : `  ${row.rlbVsLinPercent >= 0 ? '+' : ''}${row.rlbVsLinPercent.toFixed(1)} %`;
-    lines.push([formatC0(row.c0).padEnd(6), ...r.agents.map((a) => String(row.agents[a]!.clicks).padStart(8)), vs].join(''));
+    lines.push([formatC0(row.c0).padEnd(6), ...r.agents.map((a) => String(row.agents[a]!.clicks).padStart(9)), pct(row.rlbVsLinPercent), pct(row.rlbPctrVsLinPercent)].join(''));
   }
-  lines.push(['total'.padEnd(6), ...r.agents.map((a) => String(r.totals[a]).padStart(8))].join(''));
+  lines.push(['total'.padEnd(6), ...r.agents.map((a) => String(r.totals[a]).padStart(9))].join(''));
   return lines.join('\n');
 }
 
@@ -109,7 +113,15 @@ export function toEvalResult(evaluation: CampaignEvaluation, paths: { train: str
     }
     const lin = row.agents.lin;
     const rlb = row.agents.rlb;
-    return { c0: row.c0, budget: row.budget, agents: out, ...(lin && rlb ? { rlbVsLinPercent: lin.clicks ? ((rlb.clicks - lin.clicks) / lin.clicks) * 100 : null } : {}) };
+    const rlbPctr = row.agents['rlb-pctr'];
+    const vsLin = (clicks: number): number | null => (lin!.clicks ? ((clicks - lin!.clicks) / lin!.clicks) * 100 : null);
+    return {
+      c0: row.c0,
+      budget: row.budget,
+      agents: out,
+      ...(lin && rlb ? { rlbVsLinPercent: vsLin(rlb.clicks) } : {}),
+      ...(lin && rlbPctr ? { rlbPctrVsLinPercent: vsLin(rlbPctr.clicks) } : {}),
+    };
   });
   const totals: Record<string, number> = {};
   for (const agent of agents) totals[agent] = results.reduce((s, row) => s + row.agents[agent]!.clicks, 0);
@@ -175,7 +187,7 @@ export function registerRtbCommands(program: Command): void {
     .requiredOption('--test <file>', 'test log (iPinYou format), cut into episodes of N auctions')
     .option('--n <auctions>', 'N: auctions per episode', positiveInt, 1000)
     .option('--c0 <list>', 'budget ratios, comma-separated (B = training CPM · c0 · N)', c0List, [...DEFAULT_C0S])
-    .option('--agents <list>', `agents, comma-separated: ${BIDDER_NAMES.join(', ')}`, agentList, [...BIDDER_NAMES])
+    .option('--agents <list>', `agents, comma-separated, from ${BIDDER_NAMES.join(', ')} (rlb-pctr: RLB whose DP integrates over the pCTR distribution)`, agentList, [...DEFAULT_BIDDERS])
     .option('--seed <n>', "seed of Rand's bids", nonNegativeInt, 0)
     .option('--json', 'print the result as one JSON object on the last stdout line')
     .action((opts: { train: string; test: string; n: number; c0: number[]; agents: BidderName[]; seed: number; json?: boolean }) => {

@@ -14,7 +14,7 @@
  */
 import { Rng } from '../../rng';
 import { auctionStats, MAX_BID, type AuctionLog, type AuctionStats } from './auctions';
-import { marketPriceDistribution, solveRlbDp, type RlbValueFunction } from './rlb';
+import { marketPriceDistribution, pctrBins, solveRlbDp, type RlbValueFunction } from './rlb';
 
 /** A bidding policy: the bid for an auction with `t` auctions left (this one included) and budget `b`. */
 export interface Bidder {
@@ -24,8 +24,13 @@ export interface Bidder {
   bid(t: number, b: number, pctr: number): number;
 }
 
-export const BIDDER_NAMES = ['const', 'rand', 'mcpc', 'lin', 'rlb'] as const;
+/** Every bidder evaluateCampaign knows; `rlb-pctr` is RLB with the DP over the pCTR distribution. */
+export const BIDDER_NAMES = ['const', 'rand', 'mcpc', 'lin', 'rlb', 'rlb-pctr'] as const;
 export type BidderName = (typeof BIDDER_NAMES)[number];
+/** The paper's five (what the CLI runs by default). */
+export const DEFAULT_BIDDERS: readonly BidderName[] = ['const', 'rand', 'mcpc', 'lin', 'rlb'];
+/** Equal-mass pCTR bins of RLB-pCTR's DP. */
+export const RLB_PCTR_BINS = 16;
 
 /** Const: the same bid for every auction. */
 export function constBidder(bid: number): Bidder {
@@ -179,7 +184,7 @@ export interface CampaignEvaluation {
   test: AuctionStats;
   episodeLength: number;
   rows: { c0: number; budget: number; agents: Record<string, BiddingResult & { parameter?: number }> }[];
-  /** Seconds spent solving the RLB DP (0 when none was solved). */
+  /** Seconds spent solving the RLB DPs (0 when none was solved). */
   dpSeconds: number;
 }
 
@@ -189,7 +194,7 @@ export interface CampaignEvaluation {
  */
 export function evaluateCampaign(train: AuctionLog, test: AuctionLog, options: CampaignEvaluationOptions): CampaignEvaluation {
   const n = options.episodeLength ?? 1000;
-  const agents = options.agents ?? BIDDER_NAMES;
+  const agents = options.agents ?? DEFAULT_BIDDERS;
   const seed = options.seed ?? 0;
   const tr = trainingStats(train);
   const budgets = options.c0s.map((c0) => episodeBudget(tr.cpm, c0, n));
@@ -199,6 +204,13 @@ export function evaluateCampaign(train: AuctionLog, test: AuctionLog, options: C
     const started = performance.now();
     rlbValue = solveRlbDp({ auctions: n, maxBudget: Math.max(...budgets), marketPdf: tr.marketPdf, thetaAvg: tr.thetaAvg });
     dpSeconds = (performance.now() - started) / 1000;
+  }
+  let rlbPctrValue: RlbValueFunction | null = null;
+  if (agents.includes('rlb-pctr')) {
+    const started = performance.now();
+    const bins = pctrBins(train.pctrs, RLB_PCTR_BINS, tr.thetaAvg);
+    rlbPctrValue = solveRlbDp({ auctions: n, maxBudget: Math.max(...budgets), marketPdf: tr.marketPdf, thetaAvg: tr.thetaAvg, pctrBins: bins });
+    dpSeconds += (performance.now() - started) / 1000;
   }
   const rows = options.c0s.map((c0, i) => {
     const protocol = { episodeLength: n, budget: budgets[i]! };
@@ -225,6 +237,9 @@ export function evaluateCampaign(train: AuctionLog, test: AuctionLog, options: C
         }
         case 'rlb':
           out.rlb = runBidder(test, rlbBidder(rlbValue!), protocol);
+          break;
+        case 'rlb-pctr':
+          out['rlb-pctr'] = runBidder(test, rlbBidder(rlbPctrValue!), protocol);
           break;
       }
     }

@@ -46,6 +46,43 @@ export interface RlbDpOptions {
   clickValue?: number;
   /** v0: weight of the cost (0 for the clicks objective). */
   costWeight?: number;
+  /**
+   * RLB-pCTR: the expectation over a pCTR distribution instead of θ_avg (the paper's MDP before its
+   * θ_avg approximation; see `pctrBins`). With it, thetaAvg is not used.
+   */
+  pctrBins?: PctrBins;
+}
+
+/** A discrete pCTR distribution: values θ_j (ascending) with probabilities w_j. */
+export interface PctrBins {
+  thetas: Float64Array;
+  weights: Float64Array;
+}
+
+/**
+ * `count` equal-mass bins of the training pCTRs, each represented by its mean, rescaled so that
+ * Σ w_j·θ_j = thetaAvg (the training click rate the θ_avg DP uses; one bin gives exactly that DP).
+ */
+export function pctrBins(pctrs: ArrayLike<number>, count: number, thetaAvg: number): PctrBins {
+  if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`pctrBins: count must be a positive integer, got ${count}`);
+  const sorted = Float64Array.from(pctrs).sort();
+  const k = Math.min(count, sorted.length);
+  if (k === 0) throw new RangeError('pctrBins: no pCTRs');
+  const thetas = new Float64Array(k);
+  const weights = new Float64Array(k);
+  let mean = 0;
+  for (let j = 0; j < k; j++) {
+    const from = Math.floor((j * sorted.length) / k);
+    const to = Math.floor(((j + 1) * sorted.length) / k);
+    let sum = 0;
+    for (let i = from; i < to; i++) sum += sorted[i]!;
+    thetas[j] = sum / (to - from);
+    weights[j] = (to - from) / sorted.length;
+    mean += weights[j]! * thetas[j]!;
+  }
+  const scale = mean > 0 ? thetaAvg / mean : 0;
+  for (let j = 0; j < k; j++) thetas[j] = Math.min(1, thetas[j]! * scale);
+  return { thetas, weights };
 }
 
 /** The solved value function: D(t, b) for t < N, V(t, 0), and the last row V(N, ·). */
@@ -155,7 +192,11 @@ export function solveRlbDp(options: RlbDpOptions): RlbValueFunction {
   const v0 = options.costWeight ?? 0;
   if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`solveRlbDp: auctions must be a positive integer, got ${n}`);
   if (!Number.isSafeInteger(maxBudget) || maxBudget < 0) throw new RangeError(`solveRlbDp: maxBudget must be a non-negative integer, got ${maxBudget}`);
-  if (!(thetaAvg >= 0 && thetaAvg <= 1)) throw new RangeError(`solveRlbDp: thetaAvg must be in [0, 1], got ${thetaAvg}`);
+  if (!options.pctrBins && !(thetaAvg >= 0 && thetaAvg <= 1)) throw new RangeError(`solveRlbDp: thetaAvg must be in [0, 1], got ${thetaAvg}`);
+  const bins = options.pctrBins;
+  if (bins && (bins.thetas.length < 1 || bins.thetas.length !== bins.weights.length || bins.thetas.some((x, j) => !(x >= 0 && x <= 1) || (j > 0 && x < bins.thetas[j - 1]!)) || bins.weights.some((w) => !(w >= 0)))) {
+    throw new RangeError('solveRlbDp: pctrBins needs ascending thetas in [0, 1] and as many non-negative weights');
+  }
   if (!(v1 >= 0) || !(v0 >= 0) || !Number.isFinite(v1) || !Number.isFinite(v0)) throw new RangeError('solveRlbDp: clickValue and costWeight must be finite and non-negative');
   if (pdf.length < 1 || pdf.some((p) => !(p >= 0))) throw new RangeError('solveRlbDp: marketPdf must hold non-negative probabilities');
   if (n * maxBudget > 2 ** 31 - 1) throw new RangeError(`solveRlbDp: a table of ${n} × ${maxBudget} cells is too large; use the large-scale mapping with a shorter N`);
@@ -176,13 +217,15 @@ export function solveRlbDp(options: RlbDpOptions): RlbValueFunction {
   let prev = new Float64Array(maxBudget + 1); // V(0, ·) = 0
   let cur = new Float64Array(maxBudget + 1);
   const gain = v1 * thetaAvg;
+  const aStars = new Int32Array(bins ? bins.thetas.length : 0);
   for (let t = 1; t <= n; t++) {
     // Store D(t−1, ·) from the row we are about to build on.
     const row = (t - 1) * cols;
     for (let b = 0; b < cols; b++) d[row + b] = prev[b + 1]! - prev[b]!;
     // With t auctions left at most t·maxPrice can be spent, so V(t, ·) is flat from there on.
     const spendable = t * maxPrice < maxBudget ? t * maxPrice : maxBudget;
-    for (let b = 0; b <= spendable; b++) {
+    if (bins) solvePctrRow(prev, cur, spendable, pdf, cdf, cost, bins, v1, v0, aStars);
+    else for (let b = 0; b <= spendable; b++) {
       const vb = prev[b]!;
       const dmax = b < maxPrice ? b : maxPrice;
       // a*: the bracket gain + V(t−1, b−δ) − V(t−1, b) − v0·δ is non-increasing in δ and ≥ 0 at δ = 0,
@@ -218,4 +261,39 @@ export function solveRlbDp(options: RlbDpOptions): RlbValueFunction {
     cur = swap;
   }
   return new RlbValueFunction(n, maxBudget, v1, v0, d, vZero, prev);
+}
+
+/**
+ * One row of the RLB-pCTR DP: V(t, b) = V(t−1, b) + Σ_j w_j·Σ_{δ≤a*_j} m(δ)·[v1·θ_j + V(t−1, b−δ) −
+ * V(t−1, b) − v0·δ]. a*_j grows with θ_j, so each is binary-searched from the previous one, and one
+ * pass of the dot product Σ m(δ)·V(t−1, b−δ) up to the largest a* is read off at every a*_j.
+ */
+function solvePctrRow(prev: Float64Array, cur: Float64Array, spendable: number, pdf: Float64Array, cdf: Float64Array, cost: Float64Array, bins: PctrBins, v1: number, v0: number, aStars: Int32Array): void {
+  const maxPrice = pdf.length - 1;
+  const { thetas, weights } = bins;
+  const k = thetas.length;
+  for (let b = 0; b <= spendable; b++) {
+    const vb = prev[b]!;
+    const dmax = b < maxPrice ? b : maxPrice;
+    let lo = 0;
+    for (let j = 0; j < k; j++) {
+      const gain = v1 * thetas[j]!;
+      let hi = dmax;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (gain + prev[b - mid]! - vb - v0 * mid >= 0) lo = mid;
+        else hi = mid - 1;
+      }
+      aStars[j] = lo;
+    }
+    let acc = 0;
+    let dot = 0;
+    let delta = 0;
+    for (let j = 0; j < k; j++) {
+      const a = aStars[j]!;
+      for (; delta <= a; delta++) dot += pdf[delta]! * prev[b - delta]!;
+      acc += weights[j]! * ((v1 * thetas[j]! - vb) * cdf[a]! - v0 * cost[a]! + dot);
+    }
+    cur[b] = vb + acc;
+  }
 }
