@@ -243,9 +243,7 @@ export class RemoteVecEnv implements VecEnvLike {
         this.ws.terminate();
       }, timeoutMs);
       this.pending = pending;
-      this.ws.send(frame, (err) => {
-        if (err) this.lose(`send failed: ${err.message}`);
-      });
+      this.ws.send(frame); // a failed send surfaces as the socket's 'error' / 'close'
     });
   }
 

@@ -314,7 +314,7 @@ export class MultiVecEnv implements VecEnvLike {
     const max = this.options.maxReconnectDelayMs ?? 5000;
     let delay = first;
     for (let attempt = 1; !this.closed; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random())));
+      await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random())).unref());
       if (this.closed) return;
       try {
         await part.reconnect();
