@@ -100,7 +100,16 @@ class ViewerApp {
     this.scene.background = new THREE.Color('#0d1117');
     this.rig = new CameraRig(this.renderer.domElement);
     this.rig.controls.addEventListener('change', () => (this.dirty = true));
-    this.rewardPanel = new RewardPanel($('rewards'), this.playback, () => this.scheduleHash());
+    this.rewardPanel = new RewardPanel($('rewards'), this.playback, (agent) => {
+      // The plotted agent's car is the one the ball and car cams follow.
+      const body = this.scene3d?.description.dynamicBodies.findIndex((b) => b.agent === agent) ?? -1;
+      if (body >= 0) {
+        this.rig.followBody = body;
+        this.updateCameraLabel();
+        this.dirty = true;
+      }
+      this.scheduleHash();
+    });
     this.runsBrowser = new RunsBrowser($('runs'), this.api, {
       openReplay: (r) => void this.openServerReplay(r, {}),
       follow: (runId) => this.follow(runId),

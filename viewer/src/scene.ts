@@ -90,6 +90,7 @@ export function shaderWarmUpScene(up = new THREE.Vector3(0, 0, 1)): THREE.Scene 
 export class ReplayScene3D {
   readonly root = new THREE.Group();
   private readonly slots: BodySlot[] = [];
+  private readonly dynamicMeshes: THREE.InstancedMesh[] = [];
   private readonly hidden = new Set<number>();
   private readonly geometries = new Map<string, THREE.BufferGeometry>();
   private readonly materials = new Map<string, THREE.Material>();
@@ -200,6 +201,7 @@ export class ReplayScene3D {
       // Instances move every frame; a bounding sphere from frame 0 would cull them wrongly.
       mesh.frustumCulled = false;
       indices.forEach((body, index) => (this.slots[body] = { mesh, index }));
+      this.dynamicMeshes.push(mesh);
       this.root.add(mesh);
     }
   }
@@ -217,7 +219,6 @@ export class ReplayScene3D {
     const f1 = Math.min(replay.frameCount - 1, f0 + 1);
     const alpha = Math.min(1, Math.max(0, frame - f0));
     const t = replay.transforms;
-    const touched = new Set<THREE.InstancedMesh>();
     for (let b = 0; b < bodies; b++) {
       const a = (f0 * bodies + b) * TRANSFORM_SIZE;
       const c = (f1 * bodies + b) * TRANSFORM_SIZE;
@@ -238,9 +239,8 @@ export class ReplayScene3D {
       else quat.normalize();
       const slot = this.slots[b]!;
       slot.mesh.setMatrixAt(slot.index, tmpMatrix.compose(pos, quat, this.hidden.has(b) ? zeroScale : unitScale));
-      touched.add(slot.mesh);
     }
-    for (const mesh of touched) mesh.instanceMatrix.needsUpdate = true;
+    for (const mesh of this.dynamicMeshes) mesh.instanceMatrix.needsUpdate = true;
   }
 
   /** Squared distance beyond which consecutive frames are not interpolated: a tenth of the scene's camera distance. */

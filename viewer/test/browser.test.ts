@@ -140,6 +140,17 @@ describe.skipIf(skipReason !== null)('viewer in headless Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'viewer-bad-file.png') });
   });
 
+  it('opens a replay dropped on the page', async () => {
+    const dataTransfer = await page.evaluateHandle((bytes) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(bytes)], 'dropped.rlr'));
+      return dt;
+    }, Array.from(fixture.bytes));
+    await page.dispatchEvent('#view', 'drop', { dataTransfer });
+    await page.waitForFunction(() => window.rewardlab!.replayName === 'dropped.rlr');
+    expect(await page.locator('#message').isVisible()).toBe(false);
+  });
+
   it('lists the API’s runs when served by the API server', async () => {
     if (served.kind !== 'api-server') return;
     await page.locator('#toggle-runs').click();
