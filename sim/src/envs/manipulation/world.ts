@@ -11,8 +11,10 @@
  * position-controlled arm, as Fetch's mocap-driven gripper). The fingers are dynamic bodies on
  * prismatic impulse joints with force-limited position motors, so grasps hold by friction under a
  * bounded squeeze; the door is a dynamic panel on a revolute impulse joint with limits and a velocity
- * motor as hinge friction. Only the hand and the fingers collide (the upper links cannot reach the
- * props from above the table in these tasks' workspaces).
+ * motor as hinge friction. Only the hand and the fingers collide: the upper links are drawn but are
+ * not colliders (with the hand pointing down they stay above the props in these workspaces; the
+ * forearm could graze the top of the door at the far edge of reach, which is not modelled). The arm's
+ * reaction to contacts is not modelled either: a stiff position-controlled arm, as the mocap-driven Fetch.
  */
 import type * as RapierTypes from '@dimforge/rapier3d-compat';
 import { ArmKinematics, ARM, DlsIk, HAND_DOWN, matToQuat, NUM_ARM_JOINTS, servoJoints } from './arm';
