@@ -215,7 +215,7 @@ export function defineApiSuite(name: string, open: () => Promise<Database | { sk
 
     it('requires the bearer token on every route and the WebSocket when REWARDLAB_TOKEN is set', async (ctx) => {
       if (skip) return ctx.skip();
-      const authed = await startServer(db!.url, dataDir, { REWARDLAB_TOKEN: 's3cret' });
+      const authed = await startServer(db!.url, dataDir, { REWARDLAB_TOKEN: 's3cret', REWARDLAB_CORS: 'http://viewer.test' });
       try {
         const base = authed.url;
         for (const path of ['/api/health', '/api/runs', '/api/docs', '/']) expect((await api(base, 'GET', path)).status, path).toBe(401);
@@ -225,6 +225,11 @@ export function defineApiSuite(name: string, open: () => Promise<Database | { sk
         await expect(openStream(base)).rejects.toThrow(/401/);
         const stream = await openStream(base, '', { authorization: 'Bearer s3cret' });
         stream.close();
+        // CORS preflights (which carry no credentials) pass, for the configured origins only.
+        const preflight = await fetch(`${base}/api/runs`, { method: 'OPTIONS', headers: { origin: 'http://viewer.test', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
+        expect(preflight.headers.get('access-control-allow-origin')).toBe('http://viewer.test');
+        const other = await fetch(`${base}/api/health`, { headers: { origin: 'http://elsewhere.test', authorization: 'Bearer s3cret' } });
+        expect(other.headers.get('access-control-allow-origin')).toBeNull();
       } finally {
         await authed.stop();
       }

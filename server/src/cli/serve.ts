@@ -15,6 +15,7 @@ export interface ServeOptions {
   db?: string;
   dataDir?: string;
   viewer?: string;
+  cors?: string;
   demo?: boolean;
 }
 
@@ -26,11 +27,12 @@ export function registerServeCommand(program: Command): void {
     .option('--host <addr>', 'address to listen on', '0.0.0.0')
     .option('--db <url>', 'postgres://… or sqlite:PATH (default: $DATABASE_URL, else ./data/rewardlab.sqlite)')
     .option('--data-dir <dir>', 'where run directories (checkpoints, replays) go (default: next to the SQLite file, else ./data)')
+    .option('--cors <origins>', 'allowed CORS origins, comma-separated, * for any (default: $REWARDLAB_CORS, else none)')
     .option('--viewer <dir>', 'static files to serve at / (default: viewer/dist when it exists)')
     .option('--demo', 'start a demo run when the database has no runs')
     .action(async (opts: ServeOptions) => {
       const { startServer } = require('../app/server') as typeof import('../app/server');
-      const server = await startServer({ port: opts.port, host: opts.host, ...(opts.db ? { db: opts.db } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), staticDir: resolve(opts.viewer ?? resolve(__dirname, '..', '..', '..', 'viewer', 'dist')) });
+      const server = await startServer({ port: opts.port, host: opts.host, ...(opts.db ? { db: opts.db } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.cors ? { cors: opts.cors } : {}), staticDir: resolve(opts.viewer ?? resolve(__dirname, '..', '..', '..', 'viewer', 'dist')) });
       process.stderr.write(`rewardlab: serving on ${server.url.replace('127.0.0.1', opts.host === '0.0.0.0' ? 'localhost' : opts.host)} (${server.config.database.type}; docs at /api/docs)\n`);
       if (opts.demo) await startDemoRun(server);
       // The machine-readable line tests and scripts wait for.
