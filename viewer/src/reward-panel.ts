@@ -11,6 +11,13 @@ import { agentRewardSeries, type Replay } from './replay-loader';
 /** Okabe–Ito and Tableau colours: distinguishable on the dark background and by most colour-blind readers. */
 const PALETTE = ['#e69f00', '#56b4e9', '#009e73', '#f0e442', '#0072b2', '#d55e00', '#cc79a7', '#9edae5', '#ff9da7', '#bab0ab', '#8cd17d', '#b07aa1'];
 
+/** Reward values: 3 significant digits, no exponent for everyday magnitudes. */
+function fmt(v: number): string {
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  return a >= 1000 || a < 0.001 ? v.toExponential(2) : Number(v.toPrecision(3)).toString();
+}
+
 export function componentColor(index: number): string {
   return PALETTE[index % PALETTE.length]!;
 }
@@ -22,6 +29,8 @@ interface Chart {
 
 export class RewardPanel {
   private charts: Chart[] = [];
+  private series: { perStep: Float64Array[]; cumulative: Float64Array[] } | null = null;
+  private lastReadoutFrame = -1;
   private replay: Replay | null = null;
   private agent = 0;
   private readonly shown = new Map<string, boolean>();
@@ -67,7 +76,9 @@ export class RewardPanel {
       box.type = 'checkbox';
       box.checked = this.shown.get(name)!;
       box.addEventListener('change', () => this.setShown(name, box.checked));
-      label.append(box, document.createTextNode(name));
+      const value = document.createElement('span');
+      value.className = 'reward-value';
+      label.append(box, document.createTextNode(name), value);
       this.toggles.append(label);
     });
     if (!replay.componentNames.length) this.toggles.textContent = 'This replay records no reward components.';
@@ -98,6 +109,8 @@ export class RewardPanel {
     const hz = replay.meta.hz;
     const xs = Float64Array.from({ length: replay.frameCount }, (_, f) => f / hz);
     const { perStep, cumulative } = agentRewardSeries(replay, this.agent);
+    this.series = { perStep, cumulative };
+    this.lastReadoutFrame = -1;
     const width = Math.max(200, this.plots.clientWidth || 400);
     for (const [title, columns] of [
       ['reward per step', perStep],
@@ -137,7 +150,25 @@ export class RewardPanel {
     this.moveCursor();
   }
 
+  /**
+   * Each component's reward at the cursor's frame and its sum so far, beside its name. Written while
+   * paused or scrubbing only: a dozen text changes per frame would cost playback frames.
+   */
+  private updateReadout(): void {
+    const series = this.series;
+    if (!series || this.playback.playing) return;
+    const f = Math.round(this.playback.frame);
+    if (f === this.lastReadoutFrame) return;
+    this.lastReadoutFrame = f;
+    this.toggles.querySelectorAll<HTMLElement>('.reward-value').forEach((el, c) => {
+      const v = series.perStep[c]?.[f];
+      const sum = series.cumulative[c]?.[f];
+      el.textContent = v === undefined || sum === undefined ? '' : ` ${fmt(v)} (Σ ${fmt(sum)})`;
+    });
+  }
+
   private moveCursor(): void {
+    this.updateReadout();
     const frame = this.playback.frame;
     if (frame === this.lastCursorFrame) return;
     this.lastCursorFrame = frame;

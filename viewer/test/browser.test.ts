@@ -102,8 +102,10 @@ describe.skipIf(skipReason !== null)('viewer in headless Chromium', () => {
   });
 
   it('plots the reward components named in the replay, per step and summed', async () => {
-    const names = await page.locator('.reward-toggle').allTextContents();
+    const names = await page.locator('.reward-toggle').evaluateAll((labels) => labels.map((l) => (l as HTMLElement).dataset.component));
     expect(names).toEqual([...COMPONENTS]);
+    // Paused at the goal: blue-0's goal component reads 1 at that step, and 1 summed so far.
+    expect(await page.locator('.reward-toggle[data-component="goal"] .reward-value').textContent()).toBe(' 1 (Σ 1)');
     expect(await page.locator('.reward-plot canvas').count()).toBe(2);
     // Turning a component off hides it in both plots.
     await page.locator('.reward-toggle', { hasText: 'ballSpeed' }).locator('input').uncheck();
