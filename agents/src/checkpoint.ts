@@ -37,6 +37,8 @@ export interface PolicyFile {
   /** Running observation statistics the policy was trained with (null: raw observations). */
   obsNormalization: { mean: number[]; var: number[]; count: number; clip: number } | null;
   rewardSpec?: unknown;
+  /** The policy acts in [−1, 1], rescaled onto the env's box bounds (RescaleAction). */
+  rescaleActions?: boolean;
   step: number;
   backend: string;
   savedAt: string;

@@ -7,7 +7,7 @@
  */
 import { mkdir, readdir, rm, writeFile, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { isMultiAgent, loadEnvModule, makeEnv, registeredEnvIds, registerEnv, Rng, VecEnv, type AnyEnv, type VecEnvLike, numAgentsOf } from '@rewardlab/sim';
+import { isMultiAgent, RescaleAction, loadEnvModule, makeEnv, registeredEnvIds, registerEnv, Rng, VecEnv, type AnyEnv, type VecEnvLike, numAgentsOf } from '@rewardlab/sim';
 import { selectBackend, type BackendPreference } from './backend';
 import { parsePpoConfig, PPO_PRESETS, ConfigError, type PpoConfig, type PpoConfigInput } from './config';
 import { ActorCritic, PpoTrainer, type IterationMetrics, type RewardTransformLike } from './ppo';
@@ -39,6 +39,8 @@ export interface TrainOptions {
    * on for carball (two teams of equal size).
    */
   selfPlay?: boolean | Partial<Omit<SelfPlayConfig, 'teamSize'>>;
+  /** Let the policy act in [−1, 1] on bounded box action spaces, rescaled onto the env's bounds (Gymnasium's RescaleAction). */
+  rescaleActions?: boolean;
   /** Apply RL Zoo's tuned hyperparameters for the env when there are some (default true). */
   usePreset?: boolean;
   /** Called once the run is set up, with what it resolved (total steps, backend, hyperparameters). */
@@ -84,8 +86,10 @@ async function buildVecEnv(envId: string, numEnvs: number, options: TrainOptions
   if (options.makeVecEnv) return options.makeVecEnv(envId, numEnvs);
   const envs: AnyEnv[] = [];
   for (let i = 0; i < numEnvs; i++) {
-    const env = await makeEnv<AnyEnv>(envId, options.envOptions ?? {});
-    envs.push(reward ? withReward(env, reward) : env);
+    let env = await makeEnv<AnyEnv>(envId, options.envOptions ?? {});
+    if (reward) env = withReward(env, reward);
+    if (options.rescaleActions && env.actionSpace.kind === 'box') env = new RescaleAction(env) as unknown as AnyEnv;
+    envs.push(env);
   }
   // Same-step autoreset: every stored transition is a real one (no ignored reset steps to mask).
   return new VecEnv(envs, { autoreset: 'same-step' });
@@ -147,6 +151,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       numAgents: vec.numAgents,
       obsNormalization: trainer.obsRms ? { ...trainer.obsRms.toJSON(), clip: config.clipObservation } : null,
       ...(reward ? { rewardSpec: reward } : {}),
+      ...(options.rescaleActions ? { rescaleActions: true } : {}),
       step: trainer.globalStep,
       backend: backend.name,
     });
@@ -256,7 +261,9 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   const policy = new ActorCritic(meta.obsSize, meta.actionSpace, meta.hiddenSizes, meta.activation, new Rng(0));
   try {
     await loadPolicyWeights(options.policy, policy, meta);
-    const vec = new VecEnv([await makeEnv<AnyEnv>(envId)], { autoreset: 'same-step' });
+    let env = await makeEnv<AnyEnv>(envId);
+    if (meta.rescaleActions && env.actionSpace.kind === 'box') env = new RescaleAction(env) as unknown as AnyEnv;
+    const vec = new VecEnv([env], { autoreset: 'same-step' });
     if (vec.obsSize !== meta.obsSize) throw new CheckpointError(`the policy expects ${meta.obsSize} observations, ${envId} gives ${vec.obsSize}`);
     const rng = new Rng(options.seed ?? 0);
     const norm = meta.obsNormalization;

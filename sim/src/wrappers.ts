@@ -5,6 +5,7 @@
  * `wrapper(env)` returns the same type of env it was given.
  */
 import {
+  InvalidActionError,
   isMultiAgent,
   supportsSnapshot,
   type AnyEnv,
@@ -17,7 +18,7 @@ import {
   type ResetResult,
   type StepResult,
 } from './env';
-import { FLOAT32_MAX, boxSize, flattenInto, flattenSpace, flatDim, type Space, type SpaceValue } from './spaces';
+import { FLOAT32_MAX, boxBounds, formatSpace, whyNotContained, boxSize, flattenInto, flattenSpace, flatDim, type Space, type SpaceValue } from './spaces';
 
 export type MaybePromise<T> = T | Promise<T>;
 type AnyReset = ResetResult | MultiAgentResetResult;
@@ -306,6 +307,50 @@ export class RepeatAction extends Wrapper {
   }
 }
 
+/**
+ * Lets the agent act in [min, max] (default [−1, 1]) on every entry of a bounded box action space and maps
+ * that linearly onto the env's bounds (Gymnasium's RescaleAction): a Gaussian policy starting at mean 0
+ * then starts in the middle of the env's range instead of at one end.
+ */
+export class RescaleAction extends Wrapper {
+  private readonly low: Float64Array;
+  private readonly high: Float64Array;
+  private readonly space: Space;
+  constructor(
+    env: AnyEnv,
+    readonly min = -1,
+    readonly max = 1,
+  ) {
+    super(env);
+    const inner = env.actionSpace;
+    if (inner.kind !== 'box') throw new TypeError(`RescaleAction needs a box action space; ${env.id} has ${inner.kind}`);
+    if (!(min < max)) throw new RangeError(`RescaleAction: min (${min}) must be below max (${max})`);
+    const b = boxBounds(inner);
+    if ([...b.low, ...b.high].some((v) => !Number.isFinite(v) || Math.abs(v) >= FLOAT32_MAX)) throw new TypeError(`RescaleAction needs finite action bounds; ${env.id} has ${formatSpace(inner)}`);
+    this.low = b.low;
+    this.high = b.high;
+    this.space = { kind: 'box', shape: [...inner.shape], low: min, high: max };
+  }
+  override get actionSpace(): Space {
+    return this.space;
+  }
+  private toEnv(a: unknown, slot: number | null): Float32Array {
+    const why = whyNotContained(this.space, a);
+    if (why !== null) throw new InvalidActionError(this.id, slot, a, why);
+    const x = a as ArrayLike<number>;
+    const out = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) out[i] = this.low[i]! + ((x[i]! - this.min) / (this.max - this.min)) * (this.high[i]! - this.low[i]!);
+    return out;
+  }
+  override step(action: unknown): MaybePromise<AnyStep> {
+    if (isMultiAgent(this.env)) {
+      if (!Array.isArray(action)) throw new InvalidActionError(this.id, null, action, 'expected one action per agent slot');
+      return super.step(action.map((a, slot) => this.toEnv(a, slot)));
+    }
+    return super.step(this.toEnv(action, null));
+  }
+}
+
 /** Typed helpers: each returns the kind of env it was given. */
 export const wrap = {
   timeLimit: <E extends AnyEnv>(env: E, maxEpisodeSteps: number): E => new TimeLimit(env, maxEpisodeSteps) as unknown as E,
@@ -313,6 +358,7 @@ export const wrap = {
   flattenObservation: <E extends AnyEnv>(env: E): E => new FlattenObservation(env) as unknown as E,
   normalizeObservation: <E extends AnyEnv>(env: E, epsilon?: number): E => new NormalizeObservation(env, epsilon) as unknown as E,
   repeatAction: <E extends AnyEnv>(env: E, repeat: number): E => new RepeatAction(env, repeat) as unknown as E,
+  rescaleAction: <E extends AnyEnv>(env: E, min?: number, max?: number): E => new RescaleAction(env, min, max) as unknown as E,
 };
 
 export type { Info };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dict, box, discrete, FlattenObservation, NormalizeObservation, RecordEpisodeStatistics, RepeatAction, RunningMeanStd, TimeLimit, wrap, type Env, type StepResult, type EpisodeStatistics, PendulumEnv } from '../src';
+import { dict, box, discrete, RescaleAction, FlattenObservation, NormalizeObservation, RecordEpisodeStatistics, RepeatAction, RunningMeanStd, TimeLimit, wrap, type Env, type StepResult, type EpisodeStatistics, PendulumEnv } from '../src';
 import { CountdownEnv, LineWalkers } from './fixtures';
 
 describe('wrappers', () => {
@@ -119,5 +119,19 @@ describe('wrappers', () => {
     await wrapped.reset({ seed: 0 });
     const r = await wrapped.step(1);
     expect(r.truncated).toBe(true);
+  });
+});
+
+describe('RescaleAction', () => {
+  it('maps [-1, 1] linearly onto the env bounds and rejects actions outside [-1, 1]', () => {
+    const env = new RescaleAction(new PendulumEnv(), -1, 1);
+    expect(env.actionSpace).toEqual({ kind: 'box', shape: [1], low: -1, high: 1 });
+    const ref = new PendulumEnv();
+    env.reset({ seed: 5 });
+    ref.reset({ seed: 5 });
+    const a = (env.step(Float32Array.of(0.25)) as StepResult).obs as Float32Array;
+    const b = (ref.step(Float32Array.of(0.5)) as StepResult).obs as Float32Array; // -2 + (0.25 + 1) / 2 · 4 = 0.5
+    expect(Array.from(a)).toEqual(Array.from(b));
+    expect(() => env.step(Float32Array.of(1.5))).toThrow(/Pendulum-v1: invalid action .*outside \[-1, 1\]/);
   });
 });
