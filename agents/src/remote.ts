@@ -5,7 +5,8 @@
  * ones. Same-step autoreset by default, as the local training path, so every stored transition is real;
  * the steps a lost worker could not take are flagged in `info.autoreset` and masked by the trainer.
  */
-import { makeEnv, MultiVecEnv, VecEnv, type AnyEnv, type AutoresetMode, type MultiVecEnvOptions, type VecEnvLike } from '@rewardlab/sim';
+import { makeEnv, MultiVecEnv, RemoteVecEnv, VecEnv, type AnyEnv, type AutoresetMode, type MultiVecEnvOptions, type VecEnvLike } from '@rewardlab/sim';
+import { parseRewardSpec, withReward } from '@rewardlab/rewards';
 
 export interface RemoteVecEnvFactoryOptions extends MultiVecEnvOptions {
   /** Shared secret of the workers (default: $REWARDLAB_WORKER_TOKEN). */
@@ -14,6 +15,12 @@ export interface RemoteVecEnvFactoryOptions extends MultiVecEnvOptions {
   autoreset?: AutoresetMode;
   /** Envs simulated in the trainer's own process next to the workers' (default 0). */
   localEnvs?: number;
+  /**
+   * The run's reward spec (preset name, file or object; null or absent: the env's own reward). Every
+   * worker must apply the same one (`rewardlab sim-worker --reward`), which is checked at connection;
+   * the local envs are wrapped with it here.
+   */
+  reward?: unknown;
   /** Options for the local envs. */
   envOptions?: Record<string, unknown>;
   /** A step answered later than this loses the worker for a while (default 30 000 ms). */
@@ -47,10 +54,14 @@ export function makeRemoteVecEnvFactory(urls: string | readonly string[], option
   const list = parseWorkerUrls(urls);
   return async (envId: string): Promise<VecEnvLike> => {
     const autoreset = options.autoreset ?? 'same-step';
+    const reward = options.reward === undefined || options.reward === null ? null : parseRewardSpec(options.reward);
     const local: VecEnvLike[] = [];
     if (options.localEnvs) {
       const envs: AnyEnv[] = [];
-      for (let i = 0; i < options.localEnvs; i++) envs.push(await makeEnv<AnyEnv>(envId, options.envOptions ?? {}));
+      for (let i = 0; i < options.localEnvs; i++) {
+        const env = await makeEnv<AnyEnv>(envId, options.envOptions ?? {});
+        envs.push(reward ? withReward(env, reward) : env);
+      }
       local.push(new VecEnv(envs, { autoreset }));
     }
     const token = options.token ?? process.env.REWARDLAB_WORKER_TOKEN;
@@ -65,6 +76,13 @@ export function makeRemoteVecEnvFactory(urls: string | readonly string[], option
     if (wrong) {
       await vec.close();
       throw new TypeError(`a sim worker hosts ${wrong.envId}, but the run trains ${envId}`);
+    }
+    const expected = JSON.stringify(reward ?? undefined);
+    const otherReward = vec.parts.find((p): p is RemoteVecEnv => p instanceof RemoteVecEnv && JSON.stringify(p.spec.reward) !== expected);
+    if (otherReward) {
+      await vec.close();
+      const what = (r: unknown): string => (r === undefined || r === null ? "the env's own reward" : 'a reward spec');
+      throw new TypeError(`the sim worker ${otherReward.url} pays ${what(otherReward.spec.reward)}${otherReward.spec.reward && reward ? ' that differs from the run\'s' : ''}, but the run trains with ${what(reward)}: start the workers with the run's --reward`);
     }
     options.onConnect?.(vec);
     return vec;

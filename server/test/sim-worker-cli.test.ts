@@ -1,8 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { checkVecEnv, RemoteVecEnv, WorkerRefusedError } from '@rewardlab/sim';
+import { makeRemoteVecEnvFactory } from '@rewardlab/agents';
 
 const bin = join(__dirname, '..', '..', 'bin', 'rewardlab.js');
 const children: ChildProcess[] = [];
@@ -10,18 +13,19 @@ afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
+function startCli(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; info: Record<string, unknown> & { url: string } }> {
+  const child = spawn(process.execPath, [bin, 'sim-worker', ...args, '--port', '0', '--json', '--quiet'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', (line) => resolve({ child, info: JSON.parse(line) }));
+    child.once('exit', (code) => reject(new Error(`sim-worker exited with ${code}`)));
+  });
+}
+
 describe('rewardlab sim-worker', () => {
   it('serves a vector env on loopback until SIGTERM, refusing a wrong token', async () => {
-    const child = spawn(process.execPath, [bin, 'sim-worker', '--env', 'CartPole-v1', '--num-envs', '3', '--port', '0', '--json', '--quiet'], {
-      env: { ...process.env, REWARDLAB_WORKER_TOKEN: 'cli-token' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).once('line', resolve);
-      child.once('exit', (code) => reject(new Error(`sim-worker exited with ${code}`)));
-    });
-    const info = JSON.parse(line) as { url: string; host: string; env: string; numEnvs: number; token: boolean };
+    const { child, info: raw } = await startCli(['--env', 'CartPole-v1', '--num-envs', '3'], { REWARDLAB_WORKER_TOKEN: 'cli-token' });
+    const info = raw as { url: string; host: string; env: string; numEnvs: number; token: boolean };
     expect(info).toMatchObject({ host: '127.0.0.1', env: 'CartPole-v1', numEnvs: 3, token: true });
     expect(info.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     await expect(RemoteVecEnv.connect(info.url, { token: 'nope' })).rejects.toBeInstanceOf(WorkerRefusedError);
@@ -31,6 +35,20 @@ describe('rewardlab sim-worker', () => {
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
+  });
+
+  it("pays the reward spec given with --reward, and a trainer with another reward is refused", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rewardlab-worker-reward-'));
+    const specFile = join(dir, 'half.json');
+    writeFileSync(specFile, JSON.stringify({ components: { half: { term: 'native', weight: 0.5 } } }));
+    const { info } = await startCli(['--env', 'CartPole-v1', '--num-envs', '2', '--reward', specFile]);
+    expect(info.reward).toBe(true);
+    await expect(makeRemoteVecEnvFactory([info.url])('CartPole-v1', 2)).rejects.toThrow(/--reward/);
+    const vec = await makeRemoteVecEnvFactory([info.url], { reward: specFile })('CartPole-v1', 2);
+    await vec.reset({ seed: 0 });
+    const r = await vec.step(vec.createActionBuffer());
+    expect(Array.from(r.rewards)).toEqual([0.5, 0.5]); // CartPole pays 1 per step; the spec pays half of it
+    await vec.close();
   });
 
   it('needs an env', () => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { SimWorkerServer } from '@rewardlab/sim';
+import { SimWorkerServer, type AnyEnv } from '@rewardlab/sim';
+import { parseRewardSpec, withReward } from '@rewardlab/rewards';
 import { CliError } from './output';
 import { nonNegativeInt, positiveInt } from './parse';
 
@@ -10,6 +11,7 @@ export interface SimWorkerCommandOptions {
   port: number;
   host: string;
   token?: string;
+  reward?: string;
   heartbeatMs: number;
   quiet?: boolean;
   json?: boolean;
@@ -30,6 +32,7 @@ export function registerSimWorkerCommand(program: Command): void {
     .option('--port <n>', 'TCP port (0: any free port)', nonNegativeInt, 9100)
     .option('--host <addr>', 'address to bind (use 0.0.0.0 only on a trusted network, with --token)', '127.0.0.1')
     .option('--token <secret>', 'shared secret that clients must present (default: $REWARDLAB_WORKER_TOKEN)')
+    .option('--reward <spec>', "reward spec (preset name or JSON file) the envs pay instead of their own; must match the trainer's")
     .option('--heartbeat-ms <n>', 'ping interval; a client silent for three intervals is dropped', positiveInt, 10_000)
     .option('--quiet', 'no session logs on stderr')
     .option('--json', 'print the listening address as one JSON object on stdout')
@@ -41,7 +44,9 @@ export function registerSimWorkerCommand(program: Command): void {
         process.stderr.write(`rewardlab sim-worker: warning: listening on ${opts.host} without a token; anyone who can reach it can drive the env\n`);
       }
       const log = opts.quiet ? undefined : (line: string) => process.stderr.write(`rewardlab sim-worker: ${line}\n`);
+      const reward = opts.reward ? parseRewardSpec(opts.reward) : null;
       const server = await SimWorkerServer.start({
+        ...(reward ? { wrapEnv: (env: AnyEnv) => withReward(env, reward), reward } : {}),
         ...(opts.envModule ? { envModule: opts.envModule } : { envId: opts.env }),
         numEnvs: opts.numEnvs,
         port: opts.port,
@@ -50,7 +55,7 @@ export function registerSimWorkerCommand(program: Command): void {
         heartbeatMs: opts.heartbeatMs,
         ...(log ? { log } : {}),
       });
-      const info = { url: server.url, port: server.port, host: opts.host, env: server.envIdHosted, numEnvs: opts.numEnvs, token: Boolean(token) };
+      const info = { url: server.url, port: server.port, host: opts.host, env: server.envIdHosted, numEnvs: opts.numEnvs, token: Boolean(token), reward: Boolean(reward) };
       process.stdout.write(opts.json ? `${JSON.stringify(info)}\n` : `sim worker for ${info.env} × ${info.numEnvs} listening on ${info.url}\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {

@@ -147,7 +147,8 @@ export class RemoteVecEnv implements VecEnvLike {
     this.ws.terminate();
     const { ws, spec } = await handshake(this.url, this.options);
     const same = ['envId', 'numEnvs', 'numAgents', 'obsSize', 'actionSize', 'actionDtype', 'autoreset'] as const;
-    const changed = same.filter((k) => spec[k] !== this.spec[k]);
+    const changed: string[] = same.filter((k) => spec[k] !== this.spec[k]);
+    if (JSON.stringify(spec.reward) !== JSON.stringify(this.spec.reward)) changed.push('reward');
     if (changed.length || JSON.stringify([spec.observationSpace, spec.actionSpace]) !== JSON.stringify([this.spec.observationSpace, this.spec.actionSpace])) {
       ws.terminate();
       throw new WorkerRefusedError(this.url, 0, `the worker now hosts a different env (${changed.join(', ') || 'spaces'} changed)`);
@@ -363,6 +364,7 @@ function parseSpec(msg: Record<string, unknown>): SpecMessage {
     autoreset: msg.autoreset,
     maxFrameBytes: posInt('maxFrameBytes'),
     heartbeatMs: posInt('heartbeatMs'),
+    ...(msg.reward !== undefined ? { reward: msg.reward } : {}),
   };
   return spec;
 }

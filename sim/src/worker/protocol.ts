@@ -103,6 +103,8 @@ export interface SpecMessage {
   maxFrameBytes: number;
   /** The worker pings every this many ms and drops a session silent for three intervals. */
   heartbeatMs: number;
+  /** The reward the worker's envs pay instead of their own (a parsed reward spec), when it applies one. */
+  reward?: unknown;
 }
 
 export interface ErrorMessage {

@@ -58,6 +58,13 @@ export interface SimWorkerOptions {
    * `VecEnv` of separate worlds. Default true.
    */
   carballArenas?: boolean;
+  /**
+   * Wraps each env before it is vectorised (e.g. the `rewards` package's `withReward`, which `sim`
+   * cannot import). With a wrapper, carball envs are hosted as a `VecEnv` of wrapped envs.
+   */
+  wrapEnv?: (env: AnyEnv) => AnyEnv;
+  /** What the wrapper does, sent in the spec as `reward` so a trainer can check it (e.g. the parsed reward spec). */
+  reward?: unknown;
   /** Artificial delay before answering each step, for fault tests (a slow worker). Default 0. */
   stepDelayMs?: number;
   /** Log lines (default: none). */
@@ -147,9 +154,14 @@ export class SimWorkerServer {
     if (existing) return existing;
     // The same env objects serve both modes: only the vector's bookkeeping differs.
     const other = [...this.vectors.values()].find((v): v is VecEnv => v instanceof VecEnv);
-    const vec = other
-      ? new VecEnv(other.envs, { autoreset: mode })
-      : await makeHostedVecEnv(this.envId, this.options.numEnvs, { ...(this.options.envOptions ?? {}), autoreset: mode, carballArenas: this.options.carballArenas !== false });
+    const wrap = this.options.wrapEnv;
+    let vec: VecEnvLike;
+    if (other) vec = new VecEnv(other.envs, { autoreset: mode });
+    else if (wrap) {
+      const envs: AnyEnv[] = [];
+      for (let i = 0; i < this.options.numEnvs; i++) envs.push(wrap(await makeEnv<AnyEnv>(this.envId, { ...(this.options.envOptions ?? {}) })));
+      vec = new VecEnv(envs, { autoreset: mode });
+    } else vec = await makeHostedVecEnv(this.envId, this.options.numEnvs, { ...(this.options.envOptions ?? {}), autoreset: mode, carballArenas: this.options.carballArenas !== false });
     this.vectors.set(mode, vec);
     return vec;
   }
@@ -264,6 +276,7 @@ export class SimWorkerServer {
       autoreset: mode,
       maxFrameBytes: this.maxFrameBytes,
       heartbeatMs: this.options.heartbeatMs ?? 10_000,
+      ...(this.options.reward !== undefined ? { reward: this.options.reward } : {}),
     };
     session.ws.send(JSON.stringify(spec));
     this.log(`session ${this.stats.sessions}: ${vec.envId} × ${vec.numEnvs} (${mode} autoreset)`);
