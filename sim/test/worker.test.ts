@@ -8,6 +8,7 @@ import {
   encodeStep,
   ErrorCode,
   FrameType,
+  InvalidActionError,
   MultiVecEnv,
   readHeader,
   RemoteVecEnv,
@@ -113,6 +114,12 @@ describe('MultiVecEnv', () => {
         episodes += x.info.episodes.length;
       }
       expect(episodes).toBeGreaterThan(10);
+      // An invalid action is refused before any part moves: the next valid step still matches.
+      const bad = multi.createActionBuffer();
+      bad[7] = 2;
+      await expect(multi.step(bad)).rejects.toBeInstanceOf(InvalidActionError);
+      const actions = randomActions(multi, rng);
+      expect(bits((await multi.step(actions)).obs)).toBe(bits((await reference.step(actions)).obs));
     } finally {
       await multi.close();
       await reference.close();

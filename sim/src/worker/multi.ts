@@ -20,8 +20,8 @@
  * Nothing from a frame that was cut off or failed validation is ever copied into these buffers: a
  * RemoteVecEnv decodes into scratch buffers and only a whole, valid result is merged.
  */
-import type { Info } from '../env';
-import type { Space } from '../spaces';
+import { InvalidActionError, type Info } from '../env';
+import { whyNotContained, type Space } from '../spaces';
 import type { AutoresetMode, FinishedEpisode, VecEnvLike, VecInfo, VecStepResult } from '../vector';
 import { RemoteVecEnv, WorkerLostError, type RemoteVecEnvOptions } from './client';
 
@@ -174,6 +174,7 @@ export class MultiVecEnv implements VecEnvLike {
     if (!this.started) throw new Error(`${this.envId} MultiVecEnv: call reset() before step()`);
     const expected = this.numSlots * this.actionSize;
     if (!actions || actions.length !== expected) throw new RangeError(`${this.envId} MultiVecEnv: expected ${expected} actions (${this.numSlots} slots × ${this.actionSize}), got ${actions?.length}`);
+    this.checkActions(actions);
     if (!this.states.some((s) => s !== 'lost')) await this.waitForAPart();
 
     // Decide each part's role before anything is awaited: a part that comes back mid-step joins next step.
@@ -189,8 +190,11 @@ export class MultiVecEnv implements VecEnvLike {
       } catch (err) {
         pending[k] = Promise.reject(err);
       }
-      pending[k]!.catch(() => {}); // handled below, after every part has been sent its actions
     }
+    // Every part answers (or fails) before anything is merged, so no request is left in flight.
+    const settled = await Promise.all(pending.map((p) => (p ? p.then((r) => ({ r, err: null }), (err: unknown) => ({ r: null, err })) : null)));
+    const failure = settled.find((x) => x && x.err && !(x.err instanceof WorkerLostError));
+    if (failure) throw failure.err;
 
     const info = this.info;
     info.autoreset.fill(0);
@@ -200,15 +204,9 @@ export class MultiVecEnv implements VecEnvLike {
       const env0 = this.envOffsets[k]!;
       const s0 = env0 * this.numAgents;
       if (roles[k] === 'live') {
-        let r: VecStepResult;
-        try {
-          r = await pending[k]!;
-        } catch (err) {
-          if (!(err instanceof WorkerLostError)) throw err;
-          this.loseDuringStep(k, err, episodes);
-          continue;
-        }
-        this.merge(k, r, episodes);
+        const { r, err } = settled[k]!;
+        if (err) this.loseDuringStep(k, err as WorkerLostError, episodes);
+        else this.merge(k, r!, episodes);
       } else if (roles[k] === 'ready') {
         // Back from a loss, freshly reset: its first observations, not a transition.
         this.obs.set((part as RemoteVecEnv).obs.subarray(0, part.numSlots * this.obsSize), s0 * this.obsSize);
@@ -223,6 +221,26 @@ export class MultiVecEnv implements VecEnvLike {
     }
     info.episodes = episodes;
     return { obs: this.obs, rewards: this.rewards, terminated: this.terminated, truncated: this.truncated, info };
+  }
+
+  /**
+   * Checks every slot's action against the action space before any part moves (as `VecEnv` does), so
+   * an invalid action throws an InvalidActionError and changes nothing on any worker.
+   */
+  private checkActions(actions: ArrayLike<number>): void {
+    const space = this.singleActionSpace;
+    const A = this.actionSize;
+    for (let s = 0; s < this.numSlots; s++) {
+      let why: string | null;
+      if (space.kind === 'discrete') {
+        const a = actions[s]!;
+        why = Number.isInteger(a) && a >= 0 && a < space.n ? null : whyNotContained(space, a);
+      } else why = whyNotContained(space, sliceOf(actions, s * A, (s + 1) * A));
+      if (why !== null) {
+        const env = Math.floor(s / this.numAgents);
+        throw new InvalidActionError(`${this.envId} (vector env ${env})`, s - env * this.numAgents, sliceOf(actions, s * A, (s + 1) * A), why);
+      }
+    }
   }
 
   /** Copies a part's result into the joined buffers and keeps the per-slot episode bookkeeping. */
