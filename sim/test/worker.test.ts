@@ -127,6 +127,76 @@ describe('MultiVecEnv', () => {
   });
 });
 
+describe('MultiVecEnv asynchronous groups (EnvPool send / recv)', () => {
+  it('steps each group as soon as it is back, each exactly like its own local VecEnv', async () => {
+    const [a, b] = await Promise.all([worker({ envId: 'CartPole-v1', numEnvs: 3 }), worker({ envId: 'CartPole-v1', numEnvs: 3, stepDelayMs: 2 })]);
+    const multi = await MultiVecEnv.connect([a.url, b.url]);
+    const references = [await VecEnv.make('CartPole-v1', 3), await VecEnv.make('CartPole-v1', 3)];
+    try {
+      await multi.reset({ seed: 5 });
+      await references[0]!.reset({ seed: 5 });
+      await references[1]!.reset({ seed: 5 + 3 }); // group 1 holds envs 3, 4, 5 of the whole
+      const rng = new Rng(9);
+      const sent = [new Int32Array(3), new Int32Array(3)];
+      const send = (k: number): void => {
+        for (let i = 0; i < 3; i++) sent[k]![i] = rng.integer(2);
+        multi.sendGroup(k, sent[k]!);
+      };
+      send(0);
+      send(1);
+      await expect(multi.step(multi.createActionBuffer())).rejects.toThrow(/in flight/);
+      const received = [0, 0];
+      for (let n = 0; n < 200; n++) {
+        const g = await multi.recvGroup();
+        const x = await references[g.group]!.step(sent[g.group]!);
+        expect(bits(g.obs)).toBe(bits(x.obs));
+        expect(Array.from(g.terminated)).toEqual(Array.from(x.terminated));
+        expect(g.episodes.map((e) => e.env - g.envOffset)).toEqual(x.info.episodes.map((e) => e.env));
+        received[g.group]! += 1;
+        send(g.group);
+      }
+      // The slower worker's group comes back less often: the fast one is not held back by it.
+      expect(received[0]).toBeGreaterThan(received[1]!);
+      await multi.recvGroup();
+      await multi.recvGroup();
+      await expect(multi.recvGroup()).rejects.toThrow(/no group in flight/);
+    } finally {
+      await multi.close();
+    }
+  });
+});
+
+describe('MultiVecEnv asynchronous groups under faults', () => {
+  it('a group whose worker dies comes back masked, and the other group carries on', async () => {
+    const [a, b] = await Promise.all([worker({ envId: 'CartPole-v1', numEnvs: 2 }), worker({ envId: 'CartPole-v1', numEnvs: 2 })]);
+    const multi = await MultiVecEnv.connect([a.url, b.url], { reconnectDelayMs: 60_000 });
+    try {
+      await multi.reset({ seed: 1 });
+      for (let t = 0; t < 3; t++) {
+        multi.sendGroup(0, new Int32Array(2));
+        multi.sendGroup(1, new Int32Array(2));
+        await multi.recvGroup();
+        await multi.recvGroup();
+      }
+      await killWorker(a);
+      multi.sendGroup(0, new Int32Array(2));
+      multi.sendGroup(1, new Int32Array(2));
+      const got = [await multi.recvGroup(), await multi.recvGroup()].sort((x, y) => x.group - y.group);
+      expect(Array.from(got[0]!.autoreset)).toEqual([1, 1]);
+      expect(Array.from(got[0]!.truncated)).toEqual([1, 1]); // 3 steps into their episodes
+      expect(got[0]!.episodes.map((e) => e.length)).toEqual([3, 3]);
+      expect(Array.from(got[1]!.autoreset)).toEqual([0, 0]);
+      expect(multi.stats.losses).toBe(1);
+      multi.sendGroup(0, new Int32Array(2));
+      const idle = await multi.recvGroup();
+      expect(Array.from(idle.autoreset)).toEqual([1, 1]);
+      expect(Array.from(idle.truncated)).toEqual([0, 0]);
+    } finally {
+      await multi.close();
+    }
+  });
+});
+
 describe('security', () => {
   let guarded: WorkerProcess;
   beforeAll(async () => {

@@ -3,10 +3,11 @@
  * after part: env i of part k is env `offset(k) + i` of the whole, and a seeded reset gives part k the
  * seed `seed + offset(k)`, so the envs are seeded exactly as one local VecEnv of the same size.
  *
- * What overlaps (EnvPool-style async stepping within one `step` call): the step requests go to every
- * remote worker first, so all workers simulate at the same time; then the local parts are stepped in
- * this process while the workers simulate; each worker's result is decoded as it arrives, while the
- * slower ones are still simulating. The call returns when every live part has answered.
+ * What overlaps within one `step` call: the step requests go to every remote worker first, so all
+ * workers simulate at the same time; then the local parts are stepped in this process while the
+ * workers simulate; each worker's result is decoded as it arrives, while the slower ones are still
+ * simulating. The call returns when every live part has answered. `sendGroup` / `recvGroup` go further
+ * (EnvPool's async send / recv): the caller's inference for one group overlaps the others' simulation.
  *
  * Faults. A remote part whose worker is lost (connection closed, kill -9, invalid frame, or no answer
  * within its `stepTimeoutMs`) does not fail the step:
@@ -79,6 +80,8 @@ export class MultiVecEnv implements VecEnvLike {
   private seedBase = 0;
   private rejoinCount = 0;
   private wake: (() => void) | null = null;
+  /** Groups sent with `sendGroup` and not yet received. */
+  private readonly inFlight = new Map<number, Promise<{ k: number; role: PartState; r: VecStepResult | null; err: unknown }>>();
 
   /** Connects to every worker URL (all must answer) and joins them, after any local parts. */
   static async connect(urls: readonly string[], options: RemoteVecEnvOptions & MultiVecEnvOptions & { local?: VecEnvLike[] } = {}): Promise<MultiVecEnv> {
@@ -148,6 +151,7 @@ export class MultiVecEnv implements VecEnvLike {
   /** Resets every part (part k with seed + offset(k)); every part must be reachable. */
   async reset(params: { seed?: number; options?: Record<string, unknown> } = {}): Promise<{ obs: Float32Array; info: VecInfo }> {
     this.assertOpen();
+    if (this.inFlight.size) throw new Error(`${this.envId} MultiVecEnv: ${this.inFlight.size} group(s) still in flight; recvGroup() them before reset()`);
     if (params.seed !== undefined && (!Number.isSafeInteger(params.seed) || params.seed < 0)) throw new TypeError(`${this.envId} MultiVecEnv reset seed must be a non-negative safe integer, got ${params.seed}`);
     this.seedBase = params.seed ?? this.seedBase;
     const results = await Promise.all(
@@ -174,6 +178,7 @@ export class MultiVecEnv implements VecEnvLike {
     if (!this.started) throw new Error(`${this.envId} MultiVecEnv: call reset() before step()`);
     const expected = this.numSlots * this.actionSize;
     if (!actions || actions.length !== expected) throw new RangeError(`${this.envId} MultiVecEnv: expected ${expected} actions (${this.numSlots} slots × ${this.actionSize}), got ${actions?.length}`);
+    if (this.inFlight.size) throw new Error(`${this.envId} MultiVecEnv: ${this.inFlight.size} group(s) still in flight; recvGroup() them before step()`);
     this.checkActions(actions);
     if (!this.states.some((s) => s !== 'lost')) await this.waitForAPart();
 
@@ -241,6 +246,83 @@ export class MultiVecEnv implements VecEnvLike {
         throw new InvalidActionError(`${this.envId} (vector env ${env})`, s - env * this.numAgents, sliceOf(actions, s * A, (s + 1) * A), why);
       }
     }
+  }
+
+  /**
+   * EnvPool-style asynchronous stepping, with the parts as groups: `sendGroup(k, actions)` sends part
+   * k its actions (`parts[k].numSlots × actionSize` numbers) and returns at once; `recvGroup()`
+   * resolves with the first group in flight to answer. A trainer that computes a group's next actions
+   * as soon as that group is back overlaps its inference with the other groups' simulation:
+   *
+   *     for (let k = 0; k < vec.parts.length; k++) vec.sendGroup(k, act(k));
+   *     for (;;) { const g = await vec.recvGroup(); store(g); vec.sendGroup(g.group, act(g.group)); }
+   *
+   * The result's arrays are this vector's own rows of that group (`obs` is `parts[k].numSlots × obsSize`,
+   * env indices in `episodes` are global), with the same fault semantics as `step`: a lost worker's group
+   * comes back at once with its rows masked (`autoreset` 1), truncating its in-flight episodes.
+   */
+  sendGroup(k: number, actions: ArrayLike<number>): void {
+    this.assertOpen();
+    if (!this.started) throw new Error(`${this.envId} MultiVecEnv: call reset() before sendGroup()`);
+    const part = this.parts[k];
+    if (!part) throw new RangeError(`${this.envId} MultiVecEnv: no group ${k} (there are ${this.parts.length})`);
+    if (this.inFlight.has(k)) throw new Error(`${this.envId} MultiVecEnv: group ${k} is already in flight`);
+    if (!actions || actions.length !== part.numSlots * this.actionSize) throw new RangeError(`${this.envId} MultiVecEnv: group ${k} takes ${part.numSlots * this.actionSize} actions, got ${actions?.length}`);
+    const role = this.states[k]!;
+    let pending: Promise<VecStepResult | null> = Promise.resolve(null);
+    if (role === 'live') {
+      try {
+        pending = part.step(actions);
+      } catch (err) {
+        pending = Promise.reject(err);
+      }
+    }
+    this.inFlight.set(
+      k,
+      pending.then(
+        (r) => ({ k, role, r, err: null }),
+        (err: unknown) => ({ k, role, r: null, err }),
+      ),
+    );
+  }
+
+  /** The first group in flight to answer (see `sendGroup`). */
+  async recvGroup(): Promise<{ group: number; envOffset: number; numEnvs: number; obs: Float32Array; rewards: Float32Array; terminated: Uint8Array; truncated: Uint8Array; autoreset: Uint8Array; finalObs: Float32Array; episodes: FinishedEpisode[] }> {
+    if (this.inFlight.size === 0) throw new Error(`${this.envId} MultiVecEnv: no group in flight`);
+    const done = await Promise.race(this.inFlight.values());
+    this.inFlight.delete(done.k);
+    const k = done.k;
+    const part = this.parts[k]!;
+    const env0 = this.envOffsets[k]!;
+    const episodes: FinishedEpisode[] = [];
+    if (done.err && !(done.err instanceof WorkerLostError)) throw done.err;
+    if (done.role === 'live') {
+      if (done.err) this.loseDuringStep(k, done.err as WorkerLostError, episodes);
+      else this.merge(k, done.r!, episodes);
+    } else if (done.role === 'ready') {
+      this.obs.set((part as RemoteVecEnv).obs.subarray(0, part.numSlots * this.obsSize), env0 * this.numAgents * this.obsSize);
+      this.idle(k);
+      this.states[k] = 'live';
+      this.stats.rejoins += 1;
+    } else {
+      this.idle(k);
+      this.stats.idleEnvSteps += part.numEnvs;
+    }
+    const s0 = env0 * this.numAgents;
+    const s1 = s0 + part.numSlots;
+    const O = this.obsSize;
+    return {
+      group: k,
+      envOffset: env0,
+      numEnvs: part.numEnvs,
+      obs: this.obs.subarray(s0 * O, s1 * O),
+      rewards: this.rewards.subarray(s0, s1),
+      terminated: this.terminated.subarray(s0, s1),
+      truncated: this.truncated.subarray(s0, s1),
+      autoreset: this.info.autoreset.subarray(env0, env0 + part.numEnvs),
+      finalObs: this.info.finalObs.subarray(s0 * O, s1 * O),
+      episodes,
+    };
   }
 
   /** Copies a part's result into the joined buffers and keeps the per-slot episode bookkeeping. */
