@@ -37,8 +37,12 @@ SimWorkerServer.start(JSON.parse(process.argv[1])).then((s) => process.stdout.wr
   });
 }
 
-/** Env steps per second with random actions (drawn in advance) for about `seconds`, after a warm-up. */
-async function stepsPerSec(vec: VecEnvLike, seconds: number, seed: number): Promise<number> {
+/**
+ * Env steps per second with random actions (drawn in advance), after a warm-up: for about `seconds`,
+ * or for exactly `steps` steps when given (so that two vectors with the same seed do the same work:
+ * carball's cost per step depends on the state of the match), up to four times `seconds`.
+ */
+async function stepsPerSec(vec: VecEnvLike, seconds: number, seed: number, steps?: number): Promise<{ rate: number; steps: number }> {
   const rng = new Rng(seed);
   const pool = Array.from({ length: 32 }, () => {
     const buf = vec.createActionBuffer();
@@ -49,18 +53,21 @@ async function stepsPerSec(vec: VecEnvLike, seconds: number, seed: number): Prom
     }
     return buf;
   });
+  // Warm up (JIT, sockets) for a tenth of the measurement, then start again from the same seed.
   await vec.reset({ seed });
-  // Warm up (JIT, sockets) for a tenth of the measurement before timing.
   const warmUntil = performance.now() + seconds * 100;
   for (let t = 0; t < 20 || performance.now() < warmUntil; t++) await vec.step(pool[t % pool.length]!);
-  let steps = 0;
+  await vec.reset({ seed });
+  let n = 0;
   const start = performance.now();
   const until = start + seconds * 1000;
-  while (performance.now() < until) {
-    await vec.step(pool[steps % pool.length]!);
-    steps += 1;
+  // A fixed step count stops anyway after four times the measurement (a much slower vector).
+  const cap = start + 4 * seconds * 1000;
+  while (steps === undefined ? performance.now() < until : n < steps && performance.now() < cap) {
+    await vec.step(pool[n % pool.length]!);
+    n += 1;
   }
-  return (steps * vec.numEnvs) / ((performance.now() - start) / 1000);
+  return { rate: (n * vec.numEnvs) / ((performance.now() - start) / 1000), steps: n };
 }
 
 function median(xs: number[]): number {
@@ -87,9 +94,11 @@ export async function benchStream(opts: { env: string; numEnvs: number; seconds:
     vectors.push(two);
     const rates = { local: [] as number[], remote: [] as number[], two: [] as number[] };
     for (let round = 0; round < opts.rounds; round++) {
-      rates.local.push(await stepsPerSec(local, opts.seconds, opts.seed + round));
-      rates.remote.push(await stepsPerSec(one, opts.seconds, opts.seed + round));
-      rates.two.push(await stepsPerSec(two, opts.seconds, opts.seed + round));
+      // The local run sets the step count; the worker runs the same steps of the same matches.
+      const base = await stepsPerSec(local, opts.seconds, opts.seed + round);
+      rates.local.push(base.rate);
+      rates.remote.push((await stepsPerSec(one, opts.seconds, opts.seed + round, base.steps)).rate);
+      rates.two.push((await stepsPerSec(two, opts.seconds, opts.seed + round, base.steps)).rate);
       opts.log?.(`round ${round + 1}/${opts.rounds}: local ${Math.round(rates.local.at(-1)!)}, one worker ${Math.round(rates.remote.at(-1)!)}, two workers ${Math.round(rates.two.at(-1)!)} env steps/s`);
     }
     const localStepsPerSec = median(rates.local);
