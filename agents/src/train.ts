@@ -12,6 +12,7 @@ import { selectBackend, type BackendPreference } from './backend';
 import { parsePpoConfig, PPO_PRESETS, ConfigError, type PpoConfig, type PpoConfigInput } from './config';
 import { ActorCritic, PpoTrainer, type IterationMetrics, type RewardTransformLike } from './ppo';
 import { sampleActions } from './distributions';
+import { makeRemoteVecEnvFactory } from './remote';
 import { OpponentPool, SELF_PLAY_DEFAULTS, SelfPlayController, type SelfPlayConfig } from './selfplay';
 import { createReturnTransforms, parseRewardSpec, withReward, type RewardSpec } from '@rewardlab/rewards';
 import { CheckpointError, loadPolicyWeights, loadTrainerState, readPolicyFile, savePolicy, saveTrainerState, type PolicyFile } from './checkpoint';
@@ -48,6 +49,8 @@ export interface TrainOptions {
   onIteration?: (m: IterationMetrics) => void;
   onCheckpoint?: (dir: string, step: number) => void;
   signal?: AbortSignal;
+  /** Sim worker URLs (`--workers`): the rollout runs on these workers' envs (agents/src/remote.ts). */
+  workers?: string[];
   /** Builds the vector env instead of the default local VecEnv (remote workers, carball arenas). */
   makeVecEnv?: (envId: string, numEnvs: number) => Promise<VecEnvLike>;
 }
@@ -84,6 +87,10 @@ async function resolveEnv(options: TrainOptions): Promise<string> {
 
 async function buildVecEnv(envId: string, numEnvs: number, options: TrainOptions, reward: RewardSpec | null): Promise<VecEnvLike> {
   if (options.makeVecEnv) return options.makeVecEnv(envId, numEnvs);
+  if (options.workers?.length) {
+    if (options.rescaleActions) throw new ConfigError('--rescale-actions is not applied on sim workers; leave it out with --workers');
+    return makeRemoteVecEnvFactory(options.workers, { reward, envOptions: options.envOptions })(envId, numEnvs);
+  }
   const envs: AnyEnv[] = [];
   for (let i = 0; i < numEnvs; i++) {
     let env = await makeEnv<AnyEnv>(envId, options.envOptions ?? {});
@@ -137,7 +144,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     trainer.setOpponent(selfPlay);
   }
   const curve: [number, number][] = [];
-  options.onStart?.({ env: envId, totalSteps, numEnvs, backend: backend.name, config, runDir: out });
+  options.onStart?.({ env: envId, totalSteps, numEnvs: vec.numEnvs, backend: backend.name, config, runDir: out });
   const started = performance.now();
   let stopped = false;
   let lastCheckpoint: string | null = null;
