@@ -5,5 +5,6 @@ export default defineConfig({
     // tfjs's wasm backend is process-global: run test files one after another in separate workers.
     fileParallelism: false,
     testTimeout: 120_000,
+    hookTimeout: 120_000,
   },
 });
