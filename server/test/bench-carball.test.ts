@@ -1,20 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { runCli as lastJson } from './cli-helpers';
 
-const bin = join(__dirname, '..', '..', 'bin', 'rewardlab.js');
-
-function lastJson(args: string[]): { code: number; last: Record<string, unknown> | null; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
-  const lines = r.stdout.trim().split('\n');
-  let last: Record<string, unknown> | null = null;
-  try {
-    last = JSON.parse(lines[lines.length - 1]!);
-  } catch {
-    last = null;
-  }
-  return { code: r.status ?? -1, last, stderr: r.stderr };
-}
 
 describe('rewardlab bench env (carball)', () => {
   it('reports ticks per second (physics ticks × arenas per wall-clock second) and agent steps per second', () => {

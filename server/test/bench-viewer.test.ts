@@ -1,22 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { runCli as lastJson } from './cli-helpers';
 
 const bin = join(__dirname, '..', '..', 'bin', 'rewardlab.js');
 const viewerDist = join(__dirname, '..', '..', 'viewer', 'dist', 'index.html');
 
-function lastJson(args: string[]): { code: number; last: Record<string, unknown> | null; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
-  const lines = r.stdout.trim().split('\n');
-  let last: Record<string, unknown> | null = null;
-  try {
-    last = JSON.parse(lines[lines.length - 1]!);
-  } catch {
-    last = null;
-  }
-  return { code: r.status ?? -1, last, stderr: r.stderr };
-}
 
 function missing(): string | null {
   const reasons = [existsSync('/usr/bin/chromium') ? null : '/usr/bin/chromium is missing (run .ci/install-chromium)', existsSync(viewerDist) ? null : 'viewer/dist is not built (npm run build)'].filter(Boolean);

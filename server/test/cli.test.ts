@@ -1,21 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { registeredEnvIds } from '@rewardlab/sim';
+import { rewardlab } from './cli-helpers';
 
-const bin = join(__dirname, '..', '..', 'bin', 'rewardlab.js');
-
-function rewardlab(...args: string[]): { code: number; stdout: string; stderr: string; last: Record<string, unknown> | null } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
-  const lines = r.stdout.trim().split('\n');
-  let last: Record<string, unknown> | null = null;
-  try {
-    last = JSON.parse(lines[lines.length - 1]!);
-  } catch {
-    last = null;
-  }
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, last };
-}
 
 describe('rewardlab CLI', () => {
   it('envs --json lists CartPole-v1 and Pendulum-v1 with their spaces on the last stdout line', () => {

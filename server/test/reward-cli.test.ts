@@ -1,23 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { rewardlab } from './cli-helpers';
 
-const bin = join(__dirname, '..', '..', 'bin', 'rewardlab.js');
 const dir = mkdtempSync(join(tmpdir(), 'reward-cli-'));
 
-function rewardlab(...args: string[]): { code: number; stdout: string; stderr: string; last: Record<string, unknown> | null } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
-  const lines = r.stdout.trim().split('\n');
-  let last: Record<string, unknown> | null = null;
-  try {
-    last = JSON.parse(lines[lines.length - 1]!);
-  } catch {
-    last = null;
-  }
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, last };
-}
 
 function file(name: string, content: string): string {
   const path = join(dir, name);

@@ -1,17 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { rewardlab } from './cli-helpers';
 
-const bin = join(__dirname, '..', '..', 'bin', 'rewardlab.js');
 const tmp = mkdtempSync(join(tmpdir(), 'rl-train-cli-'));
 
-function rewardlab(...args: string[]): { code: number; stderr: string; last: Record<string, unknown> } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300_000 });
-  const lines = r.stdout.trim().split('\n');
-  return { code: r.status ?? -1, stderr: r.stderr, last: JSON.parse(lines[lines.length - 1]!) };
-}
 
 describe('rewardlab train / eval', () => {
   it('trains a user env module and prints the DESIGN result fields as JSON, then evaluates the policy', () => {
