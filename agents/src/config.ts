@@ -92,6 +92,17 @@ const carballPreset = (numEnvs: number): TrainingPreset => ({
   reward: 'lucy',
   source: 'Lucy-SKG (Moschopoulos et al. 2023), adapted',
 });
+/** Fetch-style manipulation (measured here, seed 0): reach dense ≥ 0.9 success by ~40k steps, sparse 1.00 at 200k; door-open 1.00 at 250k. */
+const manipulationPreset = (gamma: number, steps: number, source: string): TrainingPreset => ({
+  numEnvs: 16,
+  steps,
+  ppo: { numSteps: 64, minibatchSize: 256, epochs: 5, learningRate: 1e-3, gamma, gaeLambda: 0.95, normalizeObservation: true, logStdInit: -0.5, hiddenSizes: [64, 64] },
+  source,
+});
+PPO_PRESETS['reach'] = manipulationPreset(0.95, 200_000, 'rewardlab: reach sparse 0.80 success at 100k, 1.00 at 200k (seed 0)');
+PPO_PRESETS['door-open'] = manipulationPreset(0.98, 250_000, 'rewardlab: door-open dense 1.00 success at 250k (seed 0)');
+PPO_PRESETS['push'] = manipulationPreset(0.98, 2_000_000, 'rewardlab: the door-open settings; push stays near chance at 1M steps');
+PPO_PRESETS['pick-place'] = manipulationPreset(0.98, 2_000_000, 'rewardlab: the door-open settings; pick-place stays near chance at 1M steps');
 PPO_PRESETS['carball-1v1'] = carballPreset(8);
 PPO_PRESETS['carball-2v2'] = carballPreset(4);
 PPO_PRESETS['carball-3v3'] = carballPreset(4);
