@@ -125,7 +125,9 @@ export interface ReplaySource {
  * env is not one the replay format knows how to draw.
  */
 export function replaySourceFor(envId: string, unwrapped: unknown, secondsPerStep?: number): ReplaySource | null {
-  const env = unwrapped as { state?: ArrayLike<number>; getState?: () => CarballState };
+  const env = unwrapped as { state?: ArrayLike<number>; getState?: () => CarballState; replaySource?: () => ReplaySource };
+  // Envs that describe their own scene (the manipulation envs) say so through `replaySource()`.
+  if (typeof env.replaySource === 'function') return env.replaySource();
   const hz = secondsPerStep ? 1 / secondsPerStep : 30;
   if (envId.startsWith('CartPole') && env.state && env.state.length === 4) {
     return { hz, scene: cartPoleScene, transforms: () => cartPoleTransforms(env.state!) };

@@ -23,6 +23,8 @@ import { describeValue, type RngState } from '../../rng';
 import type { Rapier } from '../carball/rapier';
 import { homePosture } from './arm';
 import { CONTROL_DT, CUBE, DOOR, GRIPPER, ManipulationWorld, TABLE, WORKSPACE, type ManipulationWorldSnapshot, type Prop } from './world';
+import { manipulationReplaySource } from './scene';
+import type { ReplaySource } from '../../replay/scenes';
 
 export type ManipulationTask = 'reach' | 'push' | 'pick-place' | 'door-open';
 export const MANIPULATION_TASKS: readonly ManipulationTask[] = ['reach', 'push', 'pick-place', 'door-open'];
@@ -84,6 +86,11 @@ export class ManipulationEnv extends BaseEnv<BoxValue> {
   readonly id: string;
   readonly observationSpace: DictSpace;
   readonly actionSpace = box([4], -1, 1);
+
+  /** What the trainers' replay recorder draws for this env (its scene and per-frame transforms). */
+  replaySource(): ReplaySource {
+    return manipulationReplaySource(this);
+  }
   readonly metadata: { secondsPerStep: number; description: string; maxEpisodeSteps: number };
   readonly spec: TaskSpec;
   readonly rewardType: 'sparse' | 'dense';
