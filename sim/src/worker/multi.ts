@@ -21,6 +21,7 @@
  * Nothing from a frame that was cut off or failed validation is ever copied into these buffers: a
  * RemoteVecEnv decodes into scratch buffers and only a whole, valid result is merged.
  */
+import { randomInt } from 'node:crypto';
 import { InvalidActionError, type Info } from '../env';
 import { whyNotContained, type Space } from '../spaces';
 import type { AutoresetMode, FinishedEpisode, VecEnvLike, VecInfo, VecStepResult } from '../vector';
@@ -414,7 +415,8 @@ export class MultiVecEnv implements VecEnvLike {
     const max = this.options.maxReconnectDelayMs ?? 5000;
     let delay = first;
     for (let attempt = 1; !this.closed; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + Math.random())).unref());
+      // Jitter spreads reconnects of many trainers; it touches no env, so it need not be seeded.
+      await new Promise((resolve) => setTimeout(resolve, delay * (0.5 + randomInt(0, 1_000_000) / 1_000_000)).unref());
       if (this.closed) return;
       try {
         await part.reconnect();
