@@ -2,7 +2,7 @@
  * Seeded pseudo-random numbers for everything in rewardlab that must be reproducible.
  *
  * xoshiro128** (Blackman & Vigna) on 32-bit integer arithmetic, seeded through splitmix32 so that
- * nearby seeds give unrelated streams. Envs never call `Math.random`: same seed, same stream, on every
+ * nearby seeds give unrelated streams. Envs never use the global unseeded generator: same seed, same stream, on every
  * machine. The full state is four 32-bit words plus the cached normal deviate, which `getState` /
  * `setState` round-trip exactly (checkpoints resume the stream where it stopped).
  */
