@@ -11,7 +11,7 @@ import { isMultiAgent, RescaleAction, loadEnvModule, makeEnv, registeredEnvIds, 
 import { selectBackend, type BackendPreference } from './backend';
 import { parsePpoConfig, PPO_PRESETS, ConfigError, type PpoConfig, type PpoConfigInput } from './config';
 import { ActorCritic, PpoTrainer, type IterationMetrics, type RewardTransformLike } from './ppo';
-import { sampleActions } from './distributions';
+import { actionWidth, sampleActions } from './distributions';
 import { makeRemoteVecEnvFactory } from './remote';
 import { OpponentPool, SELF_PLAY_DEFAULTS, SelfPlayController, type SelfPlayConfig } from './selfplay';
 import { createReturnTransforms, parseRewardSpec, withReward, type RewardSpec } from '@rewardlab/rewards';
@@ -260,33 +260,25 @@ export interface EvalResult {
 
 /** Runs a saved policy for N episodes (all agent slots controlled by the policy). */
 export async function evaluate(options: EvalOptions): Promise<EvalResult> {
-  const meta = await readPolicyFile(options.policy);
-  const envId = options.envModule ? await resolveEnv(options) : options.env ?? meta.envId;
-  if (envId !== meta.envId) throw new CheckpointError(`the policy in ${options.policy} was trained on ${meta.envId}, not ${envId}`);
   const backend = await selectBackend(options.backend ?? 'auto');
-  const episodes = options.episodes ?? 10;
-  const policy = new ActorCritic(meta.obsSize, meta.actionSpace, meta.hiddenSizes, meta.activation, new Rng(0));
+  const { policy, meta, normalize } = await loadPolicy(options.policy);
   try {
-    await loadPolicyWeights(options.policy, policy, meta);
+    const envId = options.envModule ? await resolveEnv(options) : options.env ?? meta.envId;
+    if (envId !== meta.envId) throw new CheckpointError(`the policy in ${options.policy} was trained on ${meta.envId}, not ${envId}`);
+    const episodes = options.episodes ?? 10;
     let env = await makeEnv<AnyEnv>(envId);
     if (meta.rescaleActions && env.actionSpace.kind === 'box') env = new RescaleAction(env) as unknown as AnyEnv;
     const vec = new VecEnv([env], { autoreset: 'same-step' });
     if (vec.obsSize !== meta.obsSize) throw new CheckpointError(`the policy expects ${meta.obsSize} observations, ${envId} gives ${vec.obsSize}`);
     const rng = new Rng(options.seed ?? 0);
-    const norm = meta.obsNormalization;
-    const x = new Float32Array(vec.numSlots * vec.obsSize);
-    const buffers = { actions: new Float32Array(vec.numSlots * 64), envActions: vec.createActionBuffer(), logProbs: new Float32Array(vec.numSlots) };
+    const buffers = { actions: new Float32Array(vec.numSlots * actionWidth(policy.dist)), envActions: vec.createActionBuffer(), logProbs: new Float32Array(vec.numSlots) };
     const returns: number[] = [];
     const lengths: number[] = [];
     const success: boolean[] = [];
     let { obs } = await vec.reset({ seed: options.seed ?? 0 });
     const logStd = await policy.logStdValues();
     while (returns.length < episodes) {
-      for (let i = 0; i < x.length; i++) {
-        const k = i % vec.obsSize;
-        x[i] = norm ? Math.max(-norm.clip, Math.min(norm.clip, (obs[i]! - norm.mean[k]!) / Math.sqrt(norm.var[k]! + 1e-8))) : obs[i]!;
-      }
-      const { head } = await policy.act(x, vec.numSlots);
+      const { head } = await policy.act(normalize(obs, vec.numSlots), vec.numSlots);
       sampleActions(policy.dist, head, logStd, vec.numSlots, rng, buffers, options.deterministic !== false);
       const r = await vec.step(buffers.envActions);
       obs = r.obs;
