@@ -77,6 +77,20 @@ export class ActorCritic {
   }
 }
 
+/**
+ * Observation normalisation as SB3's VecNormalize applies it: clip((x − μ) / √(σ² + 1e-8), ±clip), for
+ * `rows` observations of `size` values, into `out`. The trainer and saved policies share it.
+ */
+export function normalizeObservations(obs: ArrayLike<number>, rows: number, size: number, mean: ArrayLike<number>, variance: ArrayLike<number>, clip: number, out: Float32Array): Float32Array {
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < size; i++) {
+      const v = (obs[r * size + i]! - mean[i]!) / Math.sqrt(variance[i]! + 1e-8);
+      out[r * size + i] = v > clip ? clip : v < -clip ? -clip : v;
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Advantages
 // ---------------------------------------------------------------------------------------------------
@@ -331,15 +345,7 @@ export class PpoTrainer {
       return out;
     }
     if (update) rms.update(obs, rows);
-    const n = this.vec.obsSize;
-    const clip = this.config.clipObservation;
-    for (let r = 0; r < rows; r++) {
-      for (let i = 0; i < n; i++) {
-        const v = (obs[r * n + i]! - rms.mean[i]!) / Math.sqrt(rms.var[i]! + 1e-8);
-        out[r * n + i] = v > clip ? clip : v < -clip ? -clip : v;
-      }
-    }
-    return out;
+    return normalizeObservations(obs, rows, this.vec.obsSize, rms.mean, rms.var, this.config.clipObservation, out);
   }
 
   private progress(): number {

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { isMultiAgent, RescaleAction, loadEnvModule, makeEnv, registeredEnvIds, registerEnv, Rng, VecEnv, type AnyEnv, type VecEnvLike, numAgentsOf } from '@rewardlab/sim';
 import { selectBackend, type BackendPreference } from './backend';
 import { parsePpoConfig, PPO_PRESETS, ConfigError, type PpoConfig, type PpoConfigInput } from './config';
-import { ActorCritic, PpoTrainer, type IterationMetrics, type RewardTransformLike } from './ppo';
+import { ActorCritic, normalizeObservations, PpoTrainer, type IterationMetrics, type RewardTransformLike } from './ppo';
 import { actionWidth, sampleActions } from './distributions';
 import { makeRemoteVecEnvFactory } from './remote';
 import { OpponentPool, SELF_PLAY_DEFAULTS, SelfPlayController, type SelfPlayConfig } from './selfplay';
@@ -320,13 +320,7 @@ export async function loadPolicy(dir: string): Promise<{ policy: ActorCritic; me
   const norm = meta.obsNormalization;
   const normalize = (obs: Float32Array, rows: number): Float32Array => {
     if (!norm) return obs;
-    const n = meta.obsSize;
-    const out = new Float32Array(rows * n);
-    for (let i = 0; i < rows * n; i++) {
-      const k = i % n;
-      out[i] = Math.max(-norm.clip, Math.min(norm.clip, (obs[i]! - norm.mean[k]!) / Math.sqrt(norm.var[k]! + 1e-8)));
-    }
-    return out;
+    return normalizeObservations(obs, rows, meta.obsSize, norm.mean, norm.var, norm.clip, new Float32Array(rows * meta.obsSize));
   };
   return { policy, meta, normalize };
 }
