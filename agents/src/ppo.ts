@@ -8,7 +8,7 @@
  * nor learns from.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Rng, RunningMeanStd, type Space, type VecEnvLike, type VecStepResult } from '@rewardlab/sim';
+import { Rng, RunningMeanStd, type FinishedEpisode, type Info, type Space, type VecEnvLike, type VecStepResult } from '@rewardlab/sim';
 import { actionWidth, distributionFor, headSize, logProbAndEntropy, sampleActions, type DistributionKind } from './distributions';
 import { Mlp } from './nn';
 import type { PpoConfig } from './config';
@@ -265,6 +265,33 @@ export interface PpoTrainerOptions {
 
 const RECENT_EPISODES = 20;
 
+/** One step's results for a run of slots (arrays indexed from the run's first slot and env). */
+interface StepRows {
+  obs: Float32Array;
+  rewards: Float32Array;
+  terminated: Uint8Array;
+  truncated: Uint8Array;
+  autoreset: Uint8Array;
+  finalObs: Float32Array;
+  envInfos?: readonly Info[];
+  /** Env indices of the whole vector. */
+  episodes: readonly FinishedEpisode[];
+}
+
+/** A vector stepped in groups, EnvPool-style (sim's MultiVecEnv: a worker's env groups and the other parts). */
+interface GroupedVecEnv extends VecEnvLike {
+  readonly parts: readonly VecEnvLike[];
+  sendGroup(k: number, actions: ArrayLike<number>): void;
+  recvGroup(): Promise<{ group: number } & StepRows>;
+}
+
+function isGrouped(vec: VecEnvLike): vec is GroupedVecEnv {
+  const v = vec as Partial<GroupedVecEnv>;
+  return Array.isArray(v.parts) && v.parts.length > 1 && typeof v.sendGroup === 'function' && typeof v.recvGroup === 'function';
+}
+
+const rowsOf = (r: VecStepResult): StepRows => ({ obs: r.obs, rewards: r.rewards, terminated: r.terminated, truncated: r.truncated, autoreset: r.info.autoreset, finalObs: r.info.finalObs, envInfos: r.info.envInfos, episodes: r.info.episodes });
+
 export class PpoTrainer {
   readonly policy: ActorCritic;
   readonly optimizer: tf.AdamOptimizer;
@@ -377,20 +404,23 @@ export class PpoTrainer {
     this.componentSums.clear();
     this.componentCount = 0;
     this.external = opponent ? await opponent.beginRollout(this.globalStep) : null;
-    let result: VecStepResult | null = null;
     const logStd = await this.policy.logStdValues();
-    for (let t = 0; t < T; t++) {
-      const rowObs = this.bufObs.subarray(t * S * obsSize, (t + 1) * S * obsSize);
-      this.normalize(this.currentObs(), S, rowObs, true);
-      const { head, values } = await this.policy.act(rowObs, S);
-      sampleActions(this.policy.dist, head, logStd, S, this.rng, this.stepActions);
-      if (this.external && opponent) await opponent.act(this.currentObs(), this.stepActions.envActions, obsSize, vec.actionSize);
-      this.bufActions.set(this.stepActions.actions, t * S * this.width);
-      this.bufLogProbs.set(this.stepActions.logProbs, t * S);
-      this.bufValues.set(values, t * S);
-      result = await vec.step(this.stepActions.envActions);
-      opponent?.observe(result);
-      await this.recordStep(t, result);
+    if (!opponent && isGrouped(vec)) await this.collectPipelined(vec, logStd);
+    else {
+      for (let t = 0; t < T; t++) {
+        const rowObs = this.bufObs.subarray(t * S * obsSize, (t + 1) * S * obsSize);
+        this.normalize(this.currentObs(), S, rowObs, true);
+        const { head, values } = await this.policy.act(rowObs, S);
+        sampleActions(this.policy.dist, head, logStd, S, this.rng, this.stepActions);
+        if (this.external && opponent) await opponent.act(this.currentObs(), this.stepActions.envActions, obsSize, vec.actionSize);
+        this.bufActions.set(this.stepActions.actions, t * S * this.width);
+        this.bufLogProbs.set(this.stepActions.logProbs, t * S);
+        this.bufValues.set(values, t * S);
+        const result = await vec.step(this.stepActions.envActions);
+        opponent?.observe(result);
+        this.currentObsView = result.obs;
+        await this.recordStep(t, rowsOf(result), 0, S);
+      }
     }
     this.globalStep += this.stepsPerIteration;
     const rolloutSeconds = (performance.now() - rolloutStart) / 1000;
@@ -523,37 +553,79 @@ export class PpoTrainer {
     return this.currentObsView;
   }
 
-  /** Stores one step's rewards and flags, folds truncation bootstraps into rewards, tracks episodes. */
-  private async recordStep(t: number, r: VecStepResult): Promise<void> {
+  /**
+   * The rollout of a grouped vector (EnvPool's async send / recv): each group is sent its actions, and
+   * a group that answers is recorded and sent its next actions at once, so the policy's inference for
+   * one group overlaps the simulation of the others (a worker's other group waits queued at the worker,
+   * which therefore never idles on the network). Every group makes exactly T steps; group k's row t
+   * holds its t-th step, as in the synchronous rollout. Each group samples from its own generator
+   * (seeded from the trainer's), so its actions do not depend on the order in which groups answer.
+   */
+  private async collectPipelined(vec: GroupedVecEnv, logStd: Float32Array | null): Promise<void> {
+    const { T, S, width } = this;
+    const O = vec.obsSize;
+    let slot = 0;
+    const groups = vec.parts.map((part) => {
+      const g = { s0: slot, n: part.numSlots, t: 0, rng: new Rng(this.rng.nextSeed()), out: { actions: new Float32Array(part.numSlots * width), envActions: part.createActionBuffer(), logProbs: new Float32Array(part.numSlots) } };
+      slot += part.numSlots;
+      return g;
+    });
+    const act = async (k: number): Promise<void> => {
+      const g = groups[k]!;
+      const at = g.t * S + g.s0;
+      const rowObs = this.bufObs.subarray(at * O, (at + g.n) * O);
+      this.normalize(this.currentObs().subarray(g.s0 * O, (g.s0 + g.n) * O), g.n, rowObs, true);
+      const { head, values } = await this.policy.act(rowObs, g.n);
+      sampleActions(this.policy.dist, head, logStd, g.n, g.rng, g.out);
+      this.bufActions.set(g.out.actions, at * width);
+      this.bufLogProbs.set(g.out.logProbs, at);
+      this.bufValues.set(values, at);
+      vec.sendGroup(k, g.out.envActions);
+    };
+    for (let k = 0; k < groups.length; k++) await act(k);
+    for (let inFlight = groups.length; inFlight > 0; ) {
+      const r = await vec.recvGroup();
+      const g = groups[r.group]!;
+      await this.recordStep(g.t, r, g.s0, g.n);
+      g.t += 1;
+      if (g.t < T) await act(r.group);
+      else inFlight -= 1;
+    }
+  }
+
+  /**
+   * Stores one step's rewards and flags of slots s0 … s0 + n − 1 at row t, folds truncation bootstraps
+   * into rewards, tracks episodes. `r`'s arrays start at slot s0 (and env s0 / numAgents).
+   */
+  private async recordStep(t: number, r: StepRows, s0: number, n: number): Promise<void> {
     const { S, vec } = this;
     const obsSize = vec.obsSize;
-    this.currentObsView = r.obs;
+    const A = vec.numAgents;
     const external = this.external;
     const truncatedRows: number[] = [];
-    for (let s = 0; s < S; s++) {
+    for (let j = 0; j < n; j++) {
+      const s = s0 + j;
       const i = t * S + s;
-      const env = Math.floor(s / vec.numAgents);
-      const isReset = r.info.autoreset[env] === 1; // next-step autoreset: the action was ignored
+      const isReset = r.autoreset[Math.floor(j / A)] === 1; // next-step autoreset: the action was ignored
       this.bufValid[i] = isReset || (external && external[s]) ? 0 : 1;
-      this.bufRewards[i] = r.rewards[s]!;
-      this.bufDones[i] = r.terminated[s] || r.truncated[s] ? 1 : 0;
+      this.bufRewards[i] = r.rewards[j]!;
+      this.bufDones[i] = r.terminated[j] || r.truncated[j] ? 1 : 0;
       this.bufBootstrap[i] = 0;
-      if (r.truncated[s] && !r.terminated[s]) truncatedRows.push(s);
+      if (r.truncated[j] && !r.terminated[j]) truncatedRows.push(j);
     }
     // A time limit is not a terminal state: bootstrap with γ·V(final observation) (SB3's handling).
     if (truncatedRows.length) {
       const finals = new Float32Array(truncatedRows.length * obsSize);
-      truncatedRows.forEach((s, k) => finals.set(r.info.finalObs.subarray(s * obsSize, (s + 1) * obsSize), k * obsSize));
+      truncatedRows.forEach((j, k) => finals.set(r.finalObs.subarray(j * obsSize, (j + 1) * obsSize), k * obsSize));
       const v = await this.policy.values(this.normalize(finals, truncatedRows.length, new Float32Array(finals.length), false), truncatedRows.length);
-      truncatedRows.forEach((s, k) => (this.bufBootstrap[t * S + s] = this.config.gamma * v[k]!));
+      truncatedRows.forEach((j, k) => (this.bufBootstrap[t * S + s0 + j] = this.config.gamma * v[k]!));
     }
     // The env's own return, for reporting: a reward spec replaces the reward, and says what the env paid.
-    for (let s = 0; s < S; s++) {
-      const env = Math.floor(s / vec.numAgents);
-      const native = stepInfo(r.info.envInfos[env]).nativeReward as number[] | undefined;
-      this.nativeReturn[s]! += native ? native[s % vec.numAgents]! : r.rewards[s]!;
+    for (let j = 0; j < n; j++) {
+      const native = stepInfo(r.envInfos?.[Math.floor(j / A)]).nativeReward as number[] | undefined;
+      this.nativeReturn[s0 + j]! += native ? native[(s0 + j) % A]! : r.rewards[j]!;
     }
-    for (const ep of r.info.episodes) {
+    for (const ep of r.episodes) {
       const s = ep.env * vec.numAgents + ep.agent;
       const episodeReturn = this.nativeReturn[s]!;
       this.nativeReturn[s] = 0;
@@ -562,7 +634,7 @@ export class PpoTrainer {
       this.recentEpisodes.push({ return: episodeReturn, length: ep.length, ...(ep.isSuccess !== undefined ? { isSuccess: ep.isSuccess } : {}) });
       if (this.recentEpisodes.length > RECENT_EPISODES) this.recentEpisodes.shift();
     }
-    for (const info of r.info.envInfos) {
+    for (const info of r.envInfos ?? []) {
       const comps = stepInfo(info).rewardComponents as Record<string, number[]> | undefined;
       if (!comps) continue;
       for (const [name, values] of Object.entries(comps)) {

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { checkVecEnv, RemoteVecEnv, WorkerRefusedError } from '@rewardlab/sim';
+import { checkVecEnv, MultiVecEnv, RemoteVecEnv, WorkerRefusedError } from '@rewardlab/sim';
 import { makeRemoteVecEnvFactory } from '@rewardlab/agents';
 
 const bin = join(__dirname, '..', '..', 'bin', 'rewardlab.js');
@@ -25,13 +25,19 @@ function startCli(args: string[], env: Record<string, string> = {}): Promise<{ c
 describe('rewardlab sim-worker', () => {
   it('serves a vector env on loopback until SIGTERM, refusing a wrong token', async () => {
     const { child, info: raw } = await startCli(['--env', 'CartPole-v1', '--num-envs', '3'], { REWARDLAB_WORKER_TOKEN: 'cli-token' });
-    const info = raw as { url: string; host: string; env: string; numEnvs: number; token: boolean };
-    expect(info).toMatchObject({ host: '127.0.0.1', env: 'CartPole-v1', numEnvs: 3, token: true });
+    const info = raw as { url: string; host: string; env: string; numEnvs: number; groups: number; token: boolean };
+    // Two env groups by default (2 + 1 envs), one session each.
+    expect(info).toMatchObject({ host: '127.0.0.1', env: 'CartPole-v1', numEnvs: 3, groups: 2, token: true });
     expect(info.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     await expect(RemoteVecEnv.connect(info.url, { token: 'nope' })).rejects.toBeInstanceOf(WorkerRefusedError);
     const vec = await RemoteVecEnv.connect(info.url, { token: 'cli-token' });
+    expect([vec.numEnvs, vec.spec.group, vec.spec.groups]).toEqual([2, 0, 2]);
     await checkVecEnv(vec);
     await vec.close();
+    const multi = await MultiVecEnv.connect([info.url], { token: 'cli-token' });
+    expect([multi.numEnvs, multi.parts.length]).toEqual([3, 2]);
+    await checkVecEnv(multi);
+    await multi.close();
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
@@ -51,6 +57,12 @@ describe('rewardlab sim-worker', () => {
     await vec.close();
   });
 
+  it('refuses more groups than envs', () => {
+    const r = spawnSync(process.execPath, [bin, 'sim-worker', '--env', 'CartPole-v1', '--num-envs', '3', '--groups', '4', '--port', '0', '--json'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toMatchObject({ error: { message: expect.stringMatching(/--groups must be at most --num-envs \(3\), got 4/) } });
+  });
+
   it('needs an env', () => {
     const r = spawnSync(process.execPath, [bin, 'sim-worker', '--port', '0', '--json'], { encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(1);
@@ -63,8 +75,10 @@ describe('rewardlab bench stream', () => {
     const r = spawnSync(process.execPath, [bin, 'bench', 'stream', '--env', 'CartPole-v1', '--num-envs', '4', '--seconds', '1', '--rounds', '1', '--json'], { encoding: 'utf8', timeout: 90_000 });
     expect(r.status).toBe(0);
     const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
-    for (const key of ['localStepsPerSec', 'remoteStepsPerSec', 'twoWorkersStepsPerSec']) expect(result[key]).toBeGreaterThan(0);
+    for (const key of ['localStepsPerSec', 'remoteStepsPerSec', 'remoteSyncStepsPerSec', 'twoWorkersStepsPerSec']) expect(result[key]).toBeGreaterThan(0);
+    expect(result.groups).toBe(2);
     expect(result.ratio).toBeCloseTo(result.remoteStepsPerSec! / result.localStepsPerSec!, 10);
+    expect(result.syncRatio).toBeCloseTo(result.remoteSyncStepsPerSec! / result.localStepsPerSec!, 10);
     expect(result.twoWorkerSpeedup).toBeCloseTo(result.twoWorkersStepsPerSec! / result.remoteStepsPerSec!, 10);
   }, 120_000);
 });

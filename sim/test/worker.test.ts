@@ -15,6 +15,7 @@ import {
   Rng,
   sampleSpace,
   VecEnv,
+  WorkerLostError,
   WorkerRefusedError,
   type VecEnvLike,
   type VecStepResult,
@@ -162,6 +163,51 @@ describe('MultiVecEnv asynchronous groups (EnvPool send / recv)', () => {
       await expect(multi.recvGroup()).rejects.toThrow(/no group in flight/);
     } finally {
       await multi.close();
+    }
+  });
+});
+
+describe('a worker hosting env groups', () => {
+  it('serves each group to its own session; MultiVecEnv joins them like one local VecEnv, synchronously and pipelined', async () => {
+    const w = await worker({ envId: 'CartPole-v1', numEnvs: 5, groups: 2 });
+    const multi = await MultiVecEnv.connect([w.url]);
+    const reference = await VecEnv.make('CartPole-v1', 5);
+    try {
+      // Groups of 3 and 2 envs, each a part of its own (a session each), in group order.
+      expect(multi.parts.map((p) => p.numEnvs)).toEqual([3, 2]);
+      expect(multi.parts.map((p) => (p as RemoteVecEnv).spec.group)).toEqual([0, 1]);
+      expect((multi.parts[0] as RemoteVecEnv).spec.groups).toBe(2);
+      expect(bits((await multi.reset({ seed: 21 })).obs)).toBe(bits((await reference.reset({ seed: 21 })).obs));
+      const rng = new Rng(4);
+      for (let t = 0; t < 100; t++) {
+        const actions = randomActions(multi, rng);
+        const x = await reference.step(actions);
+        expect(bits((await multi.step(actions)).obs)).toBe(bits(x.obs));
+      }
+      // Pipelined: both groups in flight at once on the one worker, each still stepping its own envs.
+      const offsets = [0, 3];
+      for (let t = 0; t < 50; t++) {
+        const actions = randomActions(multi, rng);
+        multi.sendGroup(0, actions.subarray(0, 3));
+        multi.sendGroup(1, actions.subarray(3, 5));
+        const x = await reference.step(actions);
+        for (let n = 0; n < 2; n++) {
+          const g = await multi.recvGroup();
+          const O = multi.obsSize;
+          expect(bits(g.obs)).toBe(bits(x.obs.subarray(offsets[g.group]! * O, (offsets[g.group]! + g.numEnvs) * O)));
+        }
+      }
+      // A hello for a group the worker does not have is refused; a new session for group 1 replaces only group 1's.
+      await expect(RemoteVecEnv.connect(w.url, { group: 2 })).rejects.toThrow(/2 env group\(s\); there is no group 2/);
+      const again = await RemoteVecEnv.connect(w.url, { group: 1 });
+      expect(again.numEnvs).toBe(2);
+      await again.reset({ seed: 0 });
+      await expect(multi.parts[1]!.step(new Int32Array(2))).rejects.toBeInstanceOf(WorkerLostError);
+      expect((await multi.parts[0]!.step(new Int32Array(3))).obs.length).toBe(3 * multi.obsSize);
+      await again.close();
+    } finally {
+      await multi.close();
+      await reference.close();
     }
   });
 });

@@ -8,6 +8,7 @@ export interface SimWorkerCommandOptions {
   env?: string;
   envModule?: string;
   numEnvs: number;
+  groups?: number;
   port: number;
   host: string;
   token?: string;
@@ -29,6 +30,7 @@ export function registerSimWorkerCommand(program: Command): void {
     .option('--env <id>', 'registered env id')
     .option('--env-module <file>', 'module whose default export builds the env')
     .option('--num-envs <n>', 'envs hosted by this worker', positiveInt, 8)
+    .option('--groups <n>', 'independent env groups (one session each), so a trainer can keep one queued while another simulates (default: 2, at most --num-envs)', positiveInt)
     .option('--port <n>', 'TCP port (0: any free port)', nonNegativeInt, 9100)
     .option('--host <addr>', 'address to bind (use 0.0.0.0 only on a trusted network, with --token)', '127.0.0.1')
     .option('--token <secret>', 'shared secret that clients must present (default: $REWARDLAB_WORKER_TOKEN)')
@@ -45,18 +47,21 @@ export function registerSimWorkerCommand(program: Command): void {
       }
       const log = opts.quiet ? undefined : (line: string) => process.stderr.write(`rewardlab sim-worker: ${line}\n`);
       const reward = opts.reward ? parseRewardSpec(opts.reward) : null;
+      if (opts.groups !== undefined && opts.groups > opts.numEnvs) throw new CliError(`--groups must be at most --num-envs (${opts.numEnvs}), got ${opts.groups}`);
+      const groups = opts.groups ?? Math.min(2, opts.numEnvs);
       const server = await SimWorkerServer.start({
         ...(reward ? { wrapEnv: (env: AnyEnv) => withReward(env, reward), reward } : {}),
         ...(opts.envModule ? { envModule: opts.envModule } : { envId: opts.env }),
         numEnvs: opts.numEnvs,
+        groups,
         port: opts.port,
         host: opts.host,
         ...(token ? { token } : {}),
         heartbeatMs: opts.heartbeatMs,
         ...(log ? { log } : {}),
       });
-      const info = { url: server.url, port: server.port, host: opts.host, env: server.envIdHosted, numEnvs: opts.numEnvs, token: Boolean(token), reward: Boolean(reward) };
-      process.stdout.write(opts.json ? `${JSON.stringify(info)}\n` : `sim worker for ${info.env} × ${info.numEnvs} listening on ${info.url}\n`);
+      const info = { url: server.url, port: server.port, host: opts.host, env: server.envIdHosted, numEnvs: opts.numEnvs, groups, token: Boolean(token), reward: Boolean(reward) };
+      process.stdout.write(opts.json ? `${JSON.stringify(info)}\n` : `sim worker for ${info.env} × ${info.numEnvs} (${groups} group${groups > 1 ? 's' : ''}) listening on ${info.url}\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
           log?.(`${signal}: shutting down`);

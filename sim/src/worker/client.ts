@@ -34,6 +34,8 @@ export interface RemoteVecEnvOptions {
   connectTimeoutMs?: number;
   /** A reset or step answered later than this counts as a lost worker (default 30 000 ms). */
   stepTimeoutMs?: number;
+  /** The worker's env group to drive (default 0; a worker started with `groups` > 1 hosts several). */
+  group?: number;
 }
 
 /** The worker went away (connection closed, timed out, or answered with something invalid). */
@@ -146,7 +148,7 @@ export class RemoteVecEnv implements VecEnvLike {
     this.ws.on('error', () => {});
     this.ws.terminate();
     const { ws, spec } = await handshake(this.url, this.options);
-    const same = ['envId', 'numEnvs', 'numAgents', 'obsSize', 'actionSize', 'actionDtype', 'autoreset'] as const;
+    const same = ['envId', 'numEnvs', 'numAgents', 'obsSize', 'actionSize', 'actionDtype', 'autoreset', 'group'] as const;
     const changed: string[] = same.filter((k) => spec[k] !== this.spec[k]);
     if (JSON.stringify(spec.reward) !== JSON.stringify(this.spec.reward)) changed.push('reward');
     if (changed.length || JSON.stringify([spec.observationSpace, spec.actionSpace]) !== JSON.stringify([this.spec.observationSpace, this.spec.actionSpace])) {
@@ -317,7 +319,7 @@ function handshake(url: string, options: RemoteVecEnvOptions): Promise<{ ws: Web
       } else resolve({ ws, spec: spec! });
     };
     const timer = setTimeout(() => finish(new WorkerLostError(url, `no spec within ${options.connectTimeoutMs ?? 5000} ms`)), options.connectTimeoutMs ?? 5000);
-    ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, ...(options.token !== undefined ? { token: options.token } : {}), autoreset: options.autoreset ?? 'next-step' })));
+    ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, ...(options.token !== undefined ? { token: options.token } : {}), autoreset: options.autoreset ?? 'next-step', ...(options.group !== undefined ? { group: options.group } : {}) })));
     ws.once('message', (data: WebSocket.RawData, isBinary: boolean) => {
       if (isBinary) return finish(new WorkerLostError(url, 'answered the hello with a binary frame'));
       let msg: Record<string, unknown>;
@@ -366,5 +368,12 @@ function parseSpec(msg: Record<string, unknown>): SpecMessage {
     heartbeatMs: posInt('heartbeatMs'),
     ...(msg.reward !== undefined ? { reward: msg.reward } : {}),
   };
+  if (msg.groups !== undefined || msg.group !== undefined) {
+    const groups = posInt('groups');
+    const group = msg.group;
+    if (typeof group !== 'number' || !Number.isInteger(group) || group < 0 || group >= groups) throw new Error(`group must be an integer from 0 to ${groups - 1}, got ${JSON.stringify(group)}`);
+    spec.groups = groups;
+    spec.group = group;
+  }
   return spec;
 }

@@ -84,15 +84,34 @@ export class MultiVecEnv implements VecEnvLike {
   /** Groups sent with `sendGroup` and not yet received. */
   private readonly inFlight = new Map<number, Promise<{ k: number; role: PartState; r: VecStepResult | null; err: unknown }>>();
 
-  /** Connects to every worker URL (all must answer) and joins them, after any local parts. */
+  /**
+   * Connects to every worker URL (all must answer) and joins them, after any local parts. A worker that
+   * hosts several env groups (spec `groups`) contributes one part per group, each its own session, in
+   * group order (unless `options.group` picks one).
+   */
   static async connect(urls: readonly string[], options: RemoteVecEnvOptions & MultiVecEnvOptions & { local?: VecEnvLike[] } = {}): Promise<MultiVecEnv> {
-    const remotes = await Promise.allSettled(urls.map((url) => RemoteVecEnv.connect(url, options)));
-    const failed = remotes.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
-      await Promise.all(remotes.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
-      throw failed.reason;
+    const settle = async (attempts: Promise<RemoteVecEnv>[]): Promise<RemoteVecEnv[]> => {
+      const settled = await Promise.allSettled(attempts);
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      const ok = settled.filter((r): r is PromiseFulfilledResult<RemoteVecEnv> => r.status === 'fulfilled').map((r) => r.value);
+      if (failed) {
+        await Promise.all(ok.map((r) => r.close()));
+        throw failed.reason;
+      }
+      return ok;
+    };
+    const firsts = await settle(urls.map((url) => RemoteVecEnv.connect(url, options)));
+    let remotes: RemoteVecEnv[];
+    try {
+      const extra = firsts.map((r) => (options.group === undefined ? (r.spec.groups ?? 1) - 1 : 0));
+      const more = await settle(firsts.flatMap((r, i) => Array.from({ length: extra[i]! }, (_, g) => RemoteVecEnv.connect(r.url, { ...options, group: g + 1 }))));
+      let next = 0;
+      remotes = firsts.flatMap((r, i) => [r, ...more.slice(next, (next += extra[i]!))]);
+    } catch (err) {
+      await Promise.all(firsts.map((r) => r.close()));
+      throw err;
     }
-    const parts = [...(options.local ?? []), ...remotes.map((r) => (r as PromiseFulfilledResult<RemoteVecEnv>).value)];
+    const parts = [...(options.local ?? []), ...remotes];
     try {
       return new MultiVecEnv(parts, options);
     } catch (err) {
@@ -288,7 +307,7 @@ export class MultiVecEnv implements VecEnvLike {
   }
 
   /** The first group in flight to answer (see `sendGroup`). */
-  async recvGroup(): Promise<{ group: number; envOffset: number; numEnvs: number; obs: Float32Array; rewards: Float32Array; terminated: Uint8Array; truncated: Uint8Array; autoreset: Uint8Array; finalObs: Float32Array; episodes: FinishedEpisode[] }> {
+  async recvGroup(): Promise<{ group: number; envOffset: number; numEnvs: number; obs: Float32Array; rewards: Float32Array; terminated: Uint8Array; truncated: Uint8Array; autoreset: Uint8Array; finalObs: Float32Array; envInfos: Info[]; episodes: FinishedEpisode[] }> {
     if (this.inFlight.size === 0) throw new Error(`${this.envId} MultiVecEnv: no group in flight`);
     const done = await Promise.race(this.inFlight.values());
     this.inFlight.delete(done.k);
@@ -322,6 +341,7 @@ export class MultiVecEnv implements VecEnvLike {
       truncated: this.truncated.subarray(s0, s1),
       autoreset: this.info.autoreset.subarray(env0, env0 + part.numEnvs),
       finalObs: this.info.finalObs.subarray(s0 * O, s1 * O),
+      envInfos: this.info.envInfos.slice(env0, env0 + part.numEnvs),
       episodes,
     };
   }

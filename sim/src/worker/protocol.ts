@@ -82,6 +82,8 @@ export interface HelloMessage {
   token?: string;
   /** Autoreset mode the client wants the worker's vector env to use (default next-step). */
   autoreset?: AutoresetMode;
+  /** Which of the worker's env groups this session drives (default 0; see `SpecMessage.groups`). */
+  group?: number;
 }
 
 /** The worker's answer to a valid hello: everything the client needs to size its buffers. */
@@ -105,6 +107,14 @@ export interface SpecMessage {
   heartbeatMs: number;
   /** The reward the worker's envs pay instead of their own (a parsed reward spec), when it applies one. */
   reward?: unknown;
+  /**
+   * How many independent env groups the worker hosts (default 1). Each group is driven by its own
+   * session; `numEnvs` is this session's group. Frames of all sessions are served one at a time, so a
+   * client that keeps one group's request queued while another's is simulated keeps the worker busy.
+   */
+  groups?: number;
+  /** The group this session drives (0 … groups − 1). */
+  group?: number;
 }
 
 export interface ErrorMessage {
@@ -206,7 +216,14 @@ export function parseHello(text: string): HelloMessage {
   if (typeof m.protocol !== 'number' || !Number.isInteger(m.protocol)) throw new ProtocolError(ErrorCode.BadHello, 'hello.protocol must be an integer');
   if (m.token !== undefined && typeof m.token !== 'string') throw new ProtocolError(ErrorCode.BadHello, 'hello.token must be a string');
   if (m.autoreset !== undefined && m.autoreset !== 'next-step' && m.autoreset !== 'same-step') throw new ProtocolError(ErrorCode.BadHello, 'hello.autoreset must be "next-step" or "same-step"');
-  return { type: 'hello', protocol: m.protocol, ...(m.token !== undefined ? { token: m.token as string } : {}), ...(m.autoreset !== undefined ? { autoreset: m.autoreset as AutoresetMode } : {}) };
+  if (m.group !== undefined && (typeof m.group !== 'number' || !Number.isInteger(m.group) || m.group < 0)) throw new ProtocolError(ErrorCode.BadHello, 'hello.group must be a non-negative integer');
+  return {
+    type: 'hello',
+    protocol: m.protocol,
+    ...(m.token !== undefined ? { token: m.token as string } : {}),
+    ...(m.autoreset !== undefined ? { autoreset: m.autoreset as AutoresetMode } : {}),
+    ...(m.group !== undefined ? { group: m.group as number } : {}),
+  };
 }
 
 // --- client → worker -----------------------------------------------------------------------------

@@ -42,6 +42,12 @@ export interface SimWorkerOptions {
   /** A user's env module (default export: a factory returning an Env). */
   envModule?: string;
   numEnvs: number;
+  /**
+   * Independent env groups the `numEnvs` envs are split into (default 1), each driven by its own
+   * session (the hello's `group`). With two or more, a trainer keeps one group's step queued while
+   * another simulates (MultiVecEnv's sendGroup / recvGroup), so the worker never waits on the network.
+   */
+  groups?: number;
   /** 0 picks a free port (read it from `port` after `start`). */
   port?: number;
   /** Default 127.0.0.1: a worker is reachable from other machines only when told so. */
@@ -78,6 +84,7 @@ interface Session {
   badFrames: number;
   alive: boolean;
   vec: VecEnvLike | null;
+  group: number;
   sizes: FrameSizes | null;
   actions: Float32Array | Int32Array | null;
   started: boolean;
@@ -85,8 +92,12 @@ interface Session {
 
 export class SimWorkerServer {
   private wss: WebSocketServer | null = null;
-  private active: Session | null = null;
-  private readonly vectors = new Map<AutoresetMode, VecEnvLike>();
+  /** The session driving each group. */
+  private readonly active: (Session | null)[] = [];
+  /** Vector env of each autoreset mode and group, keyed `mode/group`. */
+  private readonly vectors = new Map<string, VecEnvLike>();
+  /** Envs of each group. */
+  private groupSizes: number[] = [];
   private heartbeat: NodeJS.Timeout | null = null;
   /** Frames (of every session) are handled one at a time, in order: one env, one writer. */
   private queue: Promise<void> = Promise.resolve();
@@ -105,6 +116,8 @@ export class SimWorkerServer {
   static async start(options: SimWorkerOptions): Promise<SimWorkerServer> {
     assertLittleEndian();
     if (!Number.isInteger(options.numEnvs) || options.numEnvs < 1) throw new RangeError(`sim-worker: numEnvs must be a positive integer, got ${options.numEnvs}`);
+    const groups = options.groups ?? 1;
+    if (!Number.isInteger(groups) || groups < 1 || groups > options.numEnvs) throw new RangeError(`sim-worker: groups must be an integer from 1 to numEnvs (${options.numEnvs}), got ${options.groups}`);
     const server = new SimWorkerServer(options);
     await server.prepare();
     await server.listen();
@@ -134,7 +147,13 @@ export class SimWorkerServer {
     else throw new Error('sim-worker: give an env id or an env module');
     // Hash the token so that the comparison runs over equal-length buffers whatever the client sends.
     this.tokenDigest = this.options.token ? createHash('sha256').update(this.options.token, 'utf8').digest() : null;
-    const vec = await this.vectorFor('next-step');
+    const groups = this.options.groups ?? 1;
+    // Envs split as evenly as possible, the first groups taking one more.
+    this.groupSizes = Array.from({ length: groups }, (_, g) => Math.floor(this.options.numEnvs / groups) + (g < this.options.numEnvs % groups ? 1 : 0));
+    this.active.length = 0;
+    for (let g = 0; g < groups; g++) this.active.push(null);
+    let vec!: VecEnvLike;
+    for (let g = groups - 1; g >= 0; g--) vec = await this.vectorFor('next-step', g);
     const probe = await makeEnv<AnyEnv>(this.envId, { ...(this.options.envOptions ?? {}) });
     const agents = isMultiAgent(probe) ? [...probe.agents] : undefined;
     await probe.close();
@@ -149,25 +168,27 @@ export class SimWorkerServer {
     };
   }
 
-  private async vectorFor(mode: AutoresetMode): Promise<VecEnvLike> {
-    const existing = this.vectors.get(mode);
+  private async vectorFor(mode: AutoresetMode, group: number): Promise<VecEnvLike> {
+    const key = `${mode}/${group}`;
+    const existing = this.vectors.get(key);
     if (existing) return existing;
     // The same env objects serve both modes: only the vector's bookkeeping differs.
-    const other = [...this.vectors.values()].find((v): v is VecEnv => v instanceof VecEnv);
+    const other = this.vectors.get(`${mode === 'next-step' ? 'same-step' : 'next-step'}/${group}`);
     const wrap = this.options.wrapEnv;
+    const n = this.groupSizes[group]!;
     let vec: VecEnvLike;
-    if (other) vec = new VecEnv(other.envs, { autoreset: mode });
+    if (other instanceof VecEnv) vec = new VecEnv(other.envs, { autoreset: mode });
     else if (wrap) {
       const envs: AnyEnv[] = [];
-      for (let i = 0; i < this.options.numEnvs; i++) envs.push(wrap(await makeEnv<AnyEnv>(this.envId, { ...(this.options.envOptions ?? {}) })));
+      for (let i = 0; i < n; i++) envs.push(wrap(await makeEnv<AnyEnv>(this.envId, { ...(this.options.envOptions ?? {}) })));
       vec = new VecEnv(envs, { autoreset: mode });
-    } else vec = await makeHostedVecEnv(this.envId, this.options.numEnvs, { ...(this.options.envOptions ?? {}), autoreset: mode, carballArenas: this.options.carballArenas !== false });
-    this.vectors.set(mode, vec);
+    } else vec = await makeHostedVecEnv(this.envId, n, { ...(this.options.envOptions ?? {}), autoreset: mode, carballArenas: this.options.carballArenas !== false });
+    this.vectors.set(key, vec);
     return vec;
   }
 
   private listen(): Promise<void> {
-    const sizes = sizesOf({ numEnvs: this.options.numEnvs, ...this.spaces! });
+    const sizes = sizesOf({ numEnvs: Math.max(...this.groupSizes), ...this.spaces! });
     const maxPayload = (this.maxFrameBytes = Math.max(MAX_HELLO_BYTES, stepFrameBytes(sizes), HEADER_BYTES + 16 + MAX_RESET_OPTIONS_BYTES));
     return new Promise((resolve, reject) => {
       const wss = new WebSocketServer({ host: this.options.host ?? '127.0.0.1', port: this.options.port ?? 0, maxPayload, perMessageDeflate: false, clientTracking: true });
@@ -197,14 +218,14 @@ export class SimWorkerServer {
   }
 
   private accept(ws: WebSocket): void {
-    const session: Session = { ws, authenticated: false, badFrames: 0, alive: true, vec: null, sizes: null, actions: null, started: false };
+    const session: Session = { ws, authenticated: false, badFrames: 0, alive: true, vec: null, group: 0, sizes: null, actions: null, started: false };
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const frame = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
       this.queue = this.queue.then(() => this.handle(session, frame, isBinary)).catch((err) => this.log(`internal error: ${(err as Error).stack ?? err}`));
     });
     ws.on('close', () => {
       session.alive = false;
-      if (this.active === session) this.active = null;
+      if (this.active[session.group] === session) this.active[session.group] = null;
     });
     ws.on('error', (err) => this.log(`connection error: ${err.message}`));
     // Any sign of life (a pong or a frame) counts as a heartbeat.
@@ -253,16 +274,20 @@ export class SimWorkerServer {
     }
     if (!this.tokenMatches(hello.token)) return refuse(ErrorCode.BadToken, CloseCode.BadToken, 'wrong or missing token');
     if (hello.protocol !== PROTOCOL_VERSION) return refuse(ErrorCode.BadVersion, CloseCode.BadVersion, `this worker speaks protocol ${PROTOCOL_VERSION}, the client ${hello.protocol}`);
+    const group = hello.group ?? 0;
+    if (group >= this.groupSizes.length) return refuse(ErrorCode.BadHello, CloseCode.BadHello, `this worker hosts ${this.groupSizes.length} env group(s); there is no group ${group}`);
     const mode = hello.autoreset ?? 'next-step';
-    const vec = await this.vectorFor(mode);
-    // One trainer drives the env at a time: a new session (a trainer reconnecting) replaces the old one.
-    if (this.active && this.active !== session) {
-      this.log('a new session replaces the previous one');
-      this.active.alive = false;
-      this.active.ws.close(CloseCode.Replaced, 'replaced by a new session');
+    const vec = await this.vectorFor(mode, group);
+    // One trainer drives a group at a time: a new session (a trainer reconnecting) replaces the old one.
+    const previous = this.active[group];
+    if (previous && previous !== session) {
+      this.log(`a new session replaces the previous one of group ${group}`);
+      previous.alive = false;
+      previous.ws.close(CloseCode.Replaced, 'replaced by a new session');
     }
-    this.active = session;
+    this.active[group] = session;
     session.authenticated = true;
+    session.group = group;
     session.vec = vec;
     session.sizes = sizesOf({ numEnvs: vec.numEnvs, ...this.spaces! });
     session.actions = vec.createActionBuffer();
@@ -277,9 +302,10 @@ export class SimWorkerServer {
       maxFrameBytes: this.maxFrameBytes,
       heartbeatMs: this.options.heartbeatMs ?? 10_000,
       ...(this.options.reward !== undefined ? { reward: this.options.reward } : {}),
+      ...(this.groupSizes.length > 1 ? { groups: this.groupSizes.length, group } : {}),
     };
     session.ws.send(JSON.stringify(spec));
-    this.log(`session ${this.stats.sessions}: ${vec.envId} × ${vec.numEnvs} (${mode} autoreset)`);
+    this.log(`session ${this.stats.sessions}: ${vec.envId} × ${vec.numEnvs}${this.groupSizes.length > 1 ? ` (group ${group} of ${this.groupSizes.length})` : ''} (${mode} autoreset)`);
   }
 
   private tokenMatches(given: string | undefined): boolean {
