@@ -2,21 +2,28 @@
  * `rewardlab bench train`: how fast PPO runs on the selected backend, against that backend's own large
  * matmul rate measured in the same run (REFERENCES.md §8 explains why the ratio, not the raw figure,
  * shows whether the update is well written):
- * - agentStepsPerSec: end-to-end training throughput (rollouts + updates) on the env;
+ * - agentStepsPerSec: end-to-end training throughput on the env, measured by running `train()` as
+ *   `rewardlab train --env ID` runs it (the env's preset: network, rollout, minibatches, epochs, reward
+ *   spec, self-play), after its first iteration;
  * - updateSamplesPerSec / updateGflops: PPO minibatch updates (forward, backward, Adam) of an MLP on
  *   synthetic data, FLOPs counted as 3 × 2 × MACs per sample (forward + two backward matmuls);
  * - matmulGflops: an n³ matmul; efficiency = updateGflops / matmulGflops.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { Rng, VecEnv, type AnyEnv, makeEnv, numAgentsOf } from '@rewardlab/sim';
+import { Rng, type AnyEnv, makeEnv } from '@rewardlab/sim';
 import { selectBackend, type BackendPreference } from './backend';
-import { parsePpoConfig, PPO_PRESETS } from './config';
-import { PpoTrainer, ActorCritic, ppoLoss, type MinibatchTensors } from './ppo';
+import type { PpoConfig } from './config';
+import { ActorCritic, ppoLoss, type MinibatchTensors } from './ppo';
 import { actionWidth } from './distributions';
+import { train } from './train';
 
 export interface TrainBenchOptions {
   env: string;
   backend?: BackendPreference;
+  /** Hidden widths of the timed updates (default 256, 256) and, when given, of the end-to-end run (default: the preset's). */
   hiddenSizes?: number[];
   minibatchSize?: number;
   /** Timed minibatch updates. */
@@ -41,8 +48,8 @@ export interface TrainBenchResult {
   matmulGflops: number;
   matmulSize: number;
   efficiency: number;
-  /** The PPO settings of the end-to-end measurement. */
-  e2e: { numEnvs: number; numSteps: number; minibatchSize: number; epochs: number };
+  /** The settings of the end-to-end measurement (the env's training preset unless overridden). */
+  e2e: { numEnvs: number; numSteps: number; minibatchSize: number; epochs: number; hiddenSizes: number[]; steps: number; seconds: number };
   numTensorsAfter: number;
 }
 
@@ -67,10 +74,12 @@ async function timeMatmul(n: number): Promise<number> {
 export async function benchTrain(options: TrainBenchOptions): Promise<TrainBenchResult> {
   const backend = await selectBackend(options.backend ?? 'auto');
   const hiddenSizes = options.hiddenSizes ?? [256, 256];
+  if (options.trainSteps !== undefined && (!Number.isSafeInteger(options.trainSteps) || options.trainSteps <= 0)) throw new RangeError(`trainSteps must be a positive integer, got ${options.trainSteps}`);
   const minibatchSize = options.minibatchSize ?? (backend.name === 'webgpu' ? 16384 : 4096);
   const updates = options.updates ?? 5;
   const seed = options.seed ?? 0;
   const probe = await makeEnv<AnyEnv>(options.env);
+  const abort = new AbortController();
   const obsSpace = probe.observationSpace;
   const actionSpace = probe.actionSpace;
   if (obsSpace.kind !== 'box') throw new TypeError(`bench train needs a box observation space; ${options.env} has ${obsSpace.kind}`);
@@ -123,26 +132,43 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
   const matmulGflops = await timeMatmul(matmulSize);
 
   // --- end-to-end training throughput ----------------------------------------------------------------
-  // The env's preset where there is one, else short rollouts; minibatches as large as the timed ones
-  // (capped by the rollout), since small minibatches measure dispatch overhead, not the backend.
-  const preset = PPO_PRESETS[options.env];
-  const numEnvs = options.numEnvs ?? preset?.numEnvs ?? 8;
-  const base = parsePpoConfig({ numSteps: 256, epochs: 4, ...(preset?.ppo ?? {}), hiddenSizes });
-  const config = { ...base, minibatchSize: Math.min(Math.max(base.minibatchSize, minibatchSize), base.numSteps * numEnvs * numAgentsOf(probe)) };
-  const trainSteps = options.trainSteps ?? Math.max(2 * config.numSteps * numEnvs, 4096);
-  const envs: AnyEnv[] = [];
+  // `train()` itself, as `rewardlab train --env ID` runs it, timed from the end of its first iteration
+  // (kernel compilation, JIT) to the end of its last; a throwaway run directory.
   await probe.close();
-  for (let i = 0; i < numEnvs; i++) envs.push(await makeEnv<AnyEnv>(options.env));
-  const vec = new VecEnv(envs, { autoreset: 'same-step' });
-  const trainer = new PpoTrainer(vec, { config, seed, totalSteps: 2 * trainSteps + config.numSteps * vec.numSlots });
-  await trainer.iterate(); // warm-up iteration (kernel compilation)
-  const before = trainer.globalStep;
-  const start = performance.now();
-  while (trainer.globalStep - before < trainSteps) await trainer.iterate();
-  const agentStepsPerSec = (trainer.globalStep - before) / ((performance.now() - start) / 1000);
-  trainer.dispose();
-  await vec.close();
-
+  const dir = await mkdtemp(join(tmpdir(), 'rewardlab-bench-train-'));
+  let config: PpoConfig | null = null;
+  let numEnvs = 0;
+  const marks: { t: number; step: number }[] = [];
+  try {
+    let perIteration = 0;
+    await train({
+      env: options.env,
+      seed,
+      backend: backend.name as BackendPreference,
+      out: dir,
+      ...(options.numEnvs !== undefined ? { numEnvs: options.numEnvs } : {}),
+      ...(options.hiddenSizes ? { ppo: { hiddenSizes: options.hiddenSizes } } : {}),
+      // Enough for the warm-up iteration and `trainSteps` more (default: four more iterations, at least 16,384 steps).
+      steps: Number.MAX_SAFE_INTEGER,
+      onStart: (info) => {
+        config = info.config;
+        numEnvs = info.numEnvs;
+      },
+      onIteration: (m) => {
+        marks.push({ t: performance.now(), step: m.step });
+        perIteration = perIteration || m.step;
+        const wanted = options.trainSteps ?? Math.max(4 * perIteration, 16_384);
+        if (m.step - marks[0]!.step >= wanted) abort.abort();
+      },
+      signal: abort.signal,
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const first = marks[0]!;
+  const last = marks.at(-1)!;
+  const agentStepsPerSec = (last.step - first.step) / ((last.t - first.t) / 1000);
+  const c = config! as PpoConfig;
   return {
     bench: 'train',
     env: options.env,
@@ -156,7 +182,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
     matmulGflops,
     matmulSize,
     efficiency: updateGflops / matmulGflops,
-    e2e: { numEnvs, numSteps: config.numSteps, minibatchSize: config.minibatchSize, epochs: config.epochs },
+    e2e: { numEnvs, numSteps: c.numSteps, minibatchSize: c.minibatchSize, epochs: c.epochs, hiddenSizes: [...c.hiddenSizes], steps: last.step - first.step, seconds: (last.t - first.t) / 1000 },
     numTensorsAfter: tf.memory().numTensors,
   };
 }

@@ -127,13 +127,13 @@ export function registerTrainBench(bench: Command): void {
     .description('PPO throughput: end-to-end agent steps/s, update samples/s and GFLOP/s against the same backend’s matmul rate')
     .option('--env <id>', 'env id', 'CartPole-v1')
     .option('--backend <name>', 'tfjs backend', backendOption, 'auto' as BackendPreference)
-    .option('--hidden <sizes>', 'hidden layer widths', sizes, [256, 256])
+    .option('--hidden <sizes>', "hidden layer widths of the timed updates (default 256,256) and of the end-to-end run (default: the env preset's)", sizes)
     .option('--minibatch <n>', 'minibatch size of the timed updates (default 4096; 16384 on webgpu)', positiveInt)
     .option('--updates <n>', 'timed minibatch updates', positiveInt, 5)
-    .option('--train-steps <n>', 'agent steps of the end-to-end measurement', positiveInt)
+    .option('--train-steps <n>', 'agent steps of the end-to-end measurement after its first iteration (default: four iterations, at least 16,384)', positiveInt)
     .option('--num-envs <n>', 'envs in the vector', positiveInt)
     .option('--json', 'print the result as one JSON object on the last stdout line')
-    .action(async (opts: { env: string; backend: BackendPreference; hidden: number[]; minibatch?: number; updates: number; trainSteps?: number; numEnvs?: number; json?: boolean }) => {
+    .action(async (opts: { env: string; backend: BackendPreference; hidden?: number[]; minibatch?: number; updates: number; trainSteps?: number; numEnvs?: number; json?: boolean }) => {
       const result = await benchTrain({ env: opts.env, backend: opts.backend, hiddenSizes: opts.hidden, minibatchSize: opts.minibatch, updates: opts.updates, trainSteps: opts.trainSteps, numEnvs: opts.numEnvs });
       emitResult(result, opts, (r: TrainBenchResult) =>
         `${r.env} on ${r.backend}: ${Math.round(r.agentStepsPerSec)} agent steps/s end to end; update ${Math.round(r.updateSamplesPerSec)} samples/s = ${r.updateGflops.toFixed(1)} GFLOP/s, matmul ${r.matmulGflops.toFixed(1)} GFLOP/s, efficiency ${r.efficiency.toFixed(2)}`,
