@@ -10,3 +10,4 @@ export * from './reward';
 export * from './wrapper';
 export * from './transforms';
 export * from './distances';
+export * from './vec-wrapper';
