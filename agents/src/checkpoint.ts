@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { validateSpace, type Space } from '@rewardlab/sim';
 import type { ActorCritic, TrainerState } from './ppo';
 import type { PpoConfig } from './config';
+import type { SelfPlayState } from './selfplay';
 
 export const POLICY_FORMAT = 'rewardlab-policy';
 export const POLICY_VERSION = 1;
@@ -58,6 +59,8 @@ export interface TrainerFile {
   optimizer: { name: string; shape: number[] }[];
   /** Adam's running β₁ᵗ and β₂ᵗ. */
   adamAccumulators?: [number, number] | null;
+  /** Self-play's pool and schedule (the pool's weights are in `selfplay.bin`). */
+  selfPlay?: SelfPlayState;
 }
 
 async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
@@ -205,6 +208,21 @@ export async function loadPolicyWeights(dir: string, policy: ActorCritic, file?:
     model.dispose();
   }
   return meta;
+}
+
+/** Writes self-play's pool weights next to trainer.json (whose `selfPlay` describes them). */
+export async function saveSelfPlayWeights(dir: string, weights: Float32Array): Promise<void> {
+  await writeAtomic(join(dir, 'selfplay.bin'), new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength));
+}
+
+/** Reads the pool weights that trainer.json's `selfPlay` describes. */
+export async function loadSelfPlayWeights(dir: string, state: SelfPlayState): Promise<Float32Array> {
+  const buf = await readFile(join(dir, 'selfplay.bin')).catch(() => {
+    throw new CheckpointError(`selfplay.bin is missing in ${dir} (trainer.json describes a self-play pool)`);
+  });
+  const expected = 4 * state.entries.reduce((a, e) => a + e.sizes.reduce((x, y) => x + y, 0), 0);
+  if (buf.byteLength !== expected) throw new CheckpointError(`selfplay.bin in ${dir} has ${buf.byteLength} bytes, trainer.json describes ${expected}`);
+  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
 }
 
 export async function saveTrainerState(dir: string, optimizer: tf.Optimizer, trainer: Omit<TrainerFile, 'format' | 'version' | 'optimizer'>): Promise<void> {

@@ -154,9 +154,50 @@ export class SelfPlayController implements OpponentController {
     }
   }
 
+  /**
+   * What a checkpoint keeps of self-play, so that a resumed run plays the same opponents: the pool
+   * (snapshot weights, Elo ratings, games), the learner's rating, the results, the iteration counter
+   * that schedules snapshots and the generator that picks opponents. `weights` holds every pool
+   * entry's arrays one after another (their lengths in `entries[k].sizes`).
+   */
+  getState(): { state: SelfPlayState; weights: Float32Array } {
+    const entries = this.pool.entries.map(({ id, step, elo, games, weights }) => ({ id, step, elo, games, sizes: weights.map((w) => w.length) }));
+    const total = entries.reduce((a, e) => a + e.sizes.reduce((x, y) => x + y, 0), 0);
+    const weights = new Float32Array(total);
+    let at = 0;
+    for (const e of this.pool.entries) for (const w of e.weights) (weights.set(w, at), (at += w.length));
+    return { state: { iterations: this.iterations, rng: this.rng.getState(), results: { ...this.results }, learnerElo: this.pool.learnerElo, entries }, weights };
+  }
+
+  /** Restores `getState()`'s output; the pool's arrays must fit this policy's variables. */
+  setState(state: SelfPlayState, weights: Float32Array): void {
+    const shapes = [...this.policy.actor.variables, ...this.policy.critic.variables].map((v) => v.size);
+    let at = 0;
+    const entries: PoolEntry[] = state.entries.map((e) => {
+      if (e.sizes.length !== shapes.length || e.sizes.some((n, k) => n !== shapes[k])) throw new RangeError(`self-play pool entry ${e.id} does not fit this policy (${e.sizes.length} arrays, sizes ${e.sizes.join(', ')})`);
+      const arrays = e.sizes.map((n) => weights.slice(at, (at += n)));
+      return { id: e.id, step: e.step, elo: e.elo, games: e.games, weights: arrays };
+    });
+    if (at !== weights.length) throw new RangeError(`self-play pool weights hold ${weights.length} numbers, the entries describe ${at}`);
+    this.pool.entries.splice(0, this.pool.entries.length, ...entries);
+    this.pool.learnerElo = state.learnerElo;
+    this.iterations = state.iterations;
+    this.rng.setState(state.rng);
+    Object.assign(this.results, state.results);
+    this.current = null;
+  }
+
   dispose(): void {
     this.net?.dispose();
   }
+}
+
+export interface SelfPlayState {
+  iterations: number;
+  rng: ReturnType<Rng['getState']>;
+  results: { games: number; wins: number; draws: number; losses: number };
+  learnerElo: number;
+  entries: { id: string; step: number; elo: number; games: number; sizes: number[] }[];
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import { actionWidth, sampleActions } from './distributions';
 import { makeRemoteVecEnvFactory } from './remote';
 import { OpponentPool, SELF_PLAY_DEFAULTS, SelfPlayController, type SelfPlayConfig } from './selfplay';
 import { createReturnTransforms, isStatefulVecEnv, parseRewardSpec, withReward, withVecReward, type RewardSpec } from '@rewardlab/rewards';
-import { CheckpointError, loadPolicyWeights, loadTrainerState, readPolicyFile, savePolicy, saveTrainerState, type PolicyFile } from './checkpoint';
+import { CheckpointError, loadPolicyWeights, loadSelfPlayWeights, loadTrainerState, readPolicyFile, savePolicy, saveSelfPlayWeights, saveTrainerState, type PolicyFile } from './checkpoint';
 
 export interface TrainOptions {
   env?: string;
@@ -175,6 +175,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const checkpoint = async (): Promise<string> => {
     const dir = join(checkpointsDir, `step-${trainer.globalStep}`);
     await savePolicyTo(dir);
+    const sp = selfPlay?.getState();
+    if (sp) await saveSelfPlayWeights(dir, sp.weights);
     await saveTrainerState(dir, trainer.optimizer, {
       config,
       seed,
@@ -182,6 +184,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       state: trainer.getState(),
       vecSnapshot: vec.snapshotSupported && vec.getSnapshot ? vec.getSnapshot() : null,
       curve,
+      ...(sp ? { selfPlay: sp.state } : {}),
     });
     await writeFile(join(out, 'latest'), dir);
     lastCheckpoint = dir;
@@ -195,6 +198,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       await loadPolicyWeights(options.resume, trainer.policy, resumeFile);
       const state = await loadTrainerState(options.resume, trainer.optimizer);
       trainer.setState(state.state);
+      if (selfPlay && state.selfPlay) selfPlay.setState(state.selfPlay, await loadSelfPlayWeights(options.resume, state.selfPlay));
       if (state.vecSnapshot && vec.setSnapshot) {
         const restored = await vec.setSnapshot(state.vecSnapshot);
         trainer.resumeFrom(restored.obs);

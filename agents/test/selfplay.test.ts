@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { discrete, Rng } from '@rewardlab/sim';
-import { ActorCritic, eloExpected, eloUpdate, evaluateCarball, INITIAL_ELO, OpponentPool, selectBackend, teamZeroScore, train } from '../src';
+import { ActorCritic, eloExpected, eloUpdate, evaluateCarball, INITIAL_ELO, OpponentPool, selectBackend, teamZeroScore, train, type IterationMetrics } from '../src';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rl-selfplay-'));
 
@@ -62,6 +62,24 @@ describe('carball self-play and evaluation', () => {
     expect(result.selfPlay!.wins + result.selfPlay!.draws + result.selfPlay!.losses).toBe(result.selfPlay!.games);
     // Against snapshots only team 0 learns: 2 envs × 1 slot × 64 steps per iteration, not all 4 slots.
     expect(result.steps).toBe(result.iterations * 2 * 64);
+  }, 300_000);
+
+  it('resuming a self-play run restores its pool, ratings and schedule: the same metrics as the uninterrupted run', async () => {
+    // Snapshots every 2 iterations, half the rollouts against the pool: by the checkpoint at iteration 4
+    // the pool holds two snapshots and has rated games, which the resumed run must carry on from.
+    const common = { env: 'carball-1v1', steps: 8 * 2 * 2 * 32, numEnvs: 2, seed: 5, ppo: { numSteps: 32, minibatchSize: 32, epochs: 1, hiddenSizes: [16, 16] }, selfPlay: { snapshotEvery: 2, playLatestRatio: 0.5 }, envOptions: { noTouchTimeoutSeconds: 1 } };
+    const full: IterationMetrics[] = [];
+    // The run keeps only its last two checkpoints: copy the first one aside as it is written.
+    const kept = join(tmp, 'sp-kept');
+    const fullResult = await train({ ...common, out: join(tmp, 'sp-full'), checkpointEvery: 4, onIteration: (m) => full.push(m), onCheckpoint: (dir) => void (existsSync(kept) || cpSync(dir, kept, { recursive: true })) });
+    const saved = JSON.parse(readFileSync(join(kept, 'trainer.json'), 'utf8')) as { selfPlay: { entries: unknown[]; iterations: number } };
+    expect(saved.selfPlay.entries).toHaveLength(2);
+    expect(saved.selfPlay.iterations).toBe(4);
+    const resumed: IterationMetrics[] = [];
+    const result = await train({ ...common, out: join(tmp, 'sp-resumed'), resume: kept, onIteration: (m) => resumed.push(m) });
+    const pick = (m: IterationMetrics) => [m.step, m.policyLoss, m.valueLoss, m.entropy, m.approxKl];
+    expect(resumed.map(pick)).toEqual(full.slice(4).map(pick));
+    expect(result.selfPlay).toEqual(fullResult.selfPlay);
   }, 300_000);
 
   it('evaluates a policy against the scripted ball chaser and reports touches and goals', async () => {
