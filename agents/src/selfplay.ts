@@ -227,8 +227,8 @@ function rawEnv(env: AnyEnv): { getState(): CarballState } {
 }
 
 /**
- * Plays `episodes` episodes of a carball env with team 0 driven by `policy` (greedy, or uniformly random
- * actions when policy is 'random') and team 1 by the scripted opponent, and reports touches, goals and
+ * Plays `episodes` episodes of a carball env with team 0 driven by `policy` (greedy unless `stochastic`,
+ * or uniformly random actions when policy is 'random') and team 1 by the scripted opponent, and reports touches, goals and
  * the ball's velocity toward team 0's target goal (+y). For the learning checks of the issue.
  */
 export async function evaluateCarball(options: {
@@ -240,6 +240,8 @@ export async function evaluateCarball(options: {
   numEnvs?: number;
   normalize?: (obs: Float32Array, rows: number) => Float32Array;
   envOptions?: Record<string, unknown>;
+  /** Sample the policy's actions instead of taking the most likely one (default false). */
+  stochastic?: boolean;
 }): Promise<CarballEvalResult> {
   const numEnvs = options.numEnvs ?? Math.min(options.episodes, 4);
   const envs: AnyEnv[] = [];
@@ -271,7 +273,7 @@ export async function evaluateCarball(options: {
       for (let i = 0; i < numEnvs; i++) for (let a = 0; a < team; a++) x.set(obs.subarray((i * vec.numAgents + a) * vec.obsSize, (i * vec.numAgents + a + 1) * vec.obsSize), (i * team + a) * vec.obsSize);
       const { head } = await options.policy.act(options.normalize ? options.normalize(x, rows) : x, rows);
       const out = { actions: new Float32Array(rows * vec.actionSize), envActions: vec.createActionBuffer().subarray(0, rows * vec.actionSize), logProbs: new Float32Array(rows) };
-      sampleActions(options.policy.dist, head, await options.policy.logStdValues(), rows, rng, out, true);
+      sampleActions(options.policy.dist, head, await options.policy.logStdValues(), rows, rng, out, !options.stochastic);
       for (let i = 0; i < numEnvs; i++) for (let a = 0; a < team; a++) actions.set(out.envActions.subarray((i * team + a) * vec.actionSize, (i * team + a + 1) * vec.actionSize), (i * vec.numAgents + a) * vec.actionSize);
     }
     // team 1

@@ -108,7 +108,7 @@ export function registerTrainCommands(program: Command): void {
         const { policy, meta, normalize } = await loadPolicy(opts.policy);
         const env = opts.env ?? meta.envId;
         if (!env.startsWith('carball')) throw new CliError(`--opponent is for carball envs; the policy was trained on ${meta.envId}`);
-        const trained = await evaluateCarball({ env, policy, opponent: opts.opponent, episodes: opts.episodes, seed: opts.seed, normalize });
+        const trained = await evaluateCarball({ env, policy, opponent: opts.opponent, episodes: opts.episodes, seed: opts.seed, normalize, stochastic: Boolean(opts.stochastic) });
         const random = await evaluateCarball({ env, policy: 'random', opponent: opts.opponent, episodes: opts.episodes, seed: opts.seed });
         policy.dispose();
         const result = { env, opponent: opts.opponent, policy: trained, random, touchRatio: random.touchesPerEpisode > 0 ? trained.touchesPerEpisode / random.touchesPerEpisode : null };
