@@ -10,7 +10,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { validateSpace, type Space } from '@rewardlab/sim';
+import { validateSpace, type RngState, type Space } from '@rewardlab/sim';
 import type { ActorCritic, TrainerState } from './ppo';
 import type { PpoConfig } from './config';
 import type { SelfPlayState } from './selfplay';
@@ -61,6 +61,8 @@ export interface TrainerFile {
   adamAccumulators?: [number, number] | null;
   /** Self-play's pool and schedule (the pool's weights are in `selfplay.bin`). */
   selfPlay?: SelfPlayState;
+  /** A scripted opponent's generator and results. */
+  opponent?: { kind: string; rng: RngState; results: { games: number; wins: number; draws: number; losses: number } };
 }
 
 async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {

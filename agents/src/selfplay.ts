@@ -192,6 +192,68 @@ export class SelfPlayController implements OpponentController {
   }
 }
 
+/**
+ * A scripted opponent for carball training instead of self-play: team 1 plays uniformly random actions
+ * or the ball chaser (which needs each env's state: a vector with `getState(i)`, as CarballVecEnv and
+ * the reward vector over it), every rollout; the learner plays team 0 and only its steps count.
+ */
+export class ScriptedOpponent implements OpponentController {
+  private readonly rng: Rng;
+  private readonly mask: Uint8Array;
+  readonly results = { games: 0, wins: 0, draws: 0, losses: 0 };
+
+  constructor(
+    readonly kind: CarballOpponent,
+    private readonly vec: { numEnvs: number; numAgents: number; singleActionSpace: { kind: string; n?: number }; getState?: (i: number) => CarballState },
+    teamSize: number,
+    seed: number,
+  ) {
+    if (vec.singleActionSpace.kind !== 'discrete') throw new TypeError(`a scripted ${kind} opponent plays carball's discrete lookup actions; this env's actions are ${vec.singleActionSpace.kind}`);
+    if (kind === 'ball-chaser' && typeof vec.getState !== 'function') throw new TypeError('a ball-chaser opponent needs a vector env that exposes each env\'s state (getState)');
+    this.rng = new Rng(seed);
+    this.mask = new Uint8Array(vec.numEnvs * vec.numAgents);
+    for (let i = 0; i < vec.numEnvs; i++) for (let a = teamSize; a < vec.numAgents; a++) this.mask[i * vec.numAgents + a] = 1;
+  }
+
+  async beginRollout(): Promise<Uint8Array | null> {
+    return this.mask;
+  }
+
+  async act(_rawObs: Float32Array, envActions: Float32Array | Int32Array): Promise<void> {
+    const { numEnvs, numAgents } = this.vec;
+    const n = this.vec.singleActionSpace.n!;
+    for (let i = 0; i < numEnvs; i++) {
+      const state = this.kind === 'ball-chaser' ? this.vec.getState!(i) : null;
+      for (let a = 0; a < numAgents; a++) {
+        const s = i * numAgents + a;
+        if (!this.mask[s]) continue;
+        envActions[s] = state ? ballChaser(state, state.cars[a]!.id) : this.rng.integer(n);
+      }
+    }
+  }
+
+  observe(r: VecStepResult): void {
+    for (const ep of r.info.episodes) {
+      if (ep.agent !== 0) continue;
+      const info = r.info.envInfos[ep.env] as Record<string, unknown>;
+      const score = teamZeroScore((info.final as Record<string, unknown> | undefined) ?? info);
+      this.results.games += 1;
+      if (score === 1) this.results.wins += 1;
+      else if (score === 0) this.results.losses += 1;
+      else this.results.draws += 1;
+    }
+  }
+
+  getState(): { rng: ReturnType<Rng['getState']>; results: { games: number; wins: number; draws: number; losses: number } } {
+    return { rng: this.rng.getState(), results: { ...this.results } };
+  }
+
+  setState(state: { rng: ReturnType<Rng['getState']>; results: { games: number; wins: number; draws: number; losses: number } }): void {
+    this.rng.setState(state.rng);
+    Object.assign(this.results, state.results);
+  }
+}
+
 export interface SelfPlayState {
   iterations: number;
   rng: ReturnType<Rng['getState']>;

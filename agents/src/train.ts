@@ -7,13 +7,13 @@
  */
 import { mkdir, readdir, rm, writeFile, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { isMultiAgent, RescaleAction, loadEnvModule, makeEnv, makeHostedVecEnv, registeredEnvIds, registerEnv, Rng, VecEnv, type AnyEnv, type VecEnvLike, numAgentsOf } from '@rewardlab/sim';
+import { isMultiAgent, RescaleAction, loadEnvModule, makeEnv, makeHostedVecEnv, registeredEnvIds, registerEnv, Rng, VecEnv, type AnyEnv, type CarballState, type VecEnvLike, numAgentsOf } from '@rewardlab/sim';
 import { selectBackend, type BackendPreference } from './backend';
 import { parsePpoConfig, PPO_PRESETS, ConfigError, type PpoConfig, type PpoConfigInput } from './config';
 import { ActorCritic, normalizeObservations, PpoTrainer, type IterationMetrics, type RewardTransformLike } from './ppo';
 import { actionWidth, sampleActions } from './distributions';
 import { makeRemoteVecEnvFactory } from './remote';
-import { OpponentPool, SELF_PLAY_DEFAULTS, SelfPlayController, type SelfPlayConfig } from './selfplay';
+import { OpponentPool, ScriptedOpponent, SELF_PLAY_DEFAULTS, SelfPlayController, type CarballOpponent, type SelfPlayConfig } from './selfplay';
 import { createReturnTransforms, isStatefulVecEnv, parseRewardSpec, withReward, withVecReward, type RewardSpec } from '@rewardlab/rewards';
 import { CheckpointError, loadPolicyWeights, loadSelfPlayWeights, loadTrainerState, readPolicyFile, savePolicy, saveSelfPlayWeights, saveTrainerState, type PolicyFile } from './checkpoint';
 
@@ -40,6 +40,11 @@ export interface TrainOptions {
    * on for carball (two teams of equal size).
    */
   selfPlay?: boolean | Partial<Omit<SelfPlayConfig, 'teamSize'>>;
+  /**
+   * Carball: train team 0 against a scripted opponent (uniformly random actions, or the ball chaser)
+   * instead of self-play. Only team 0's steps count.
+   */
+  opponent?: CarballOpponent;
   /** Let the policy act in [−1, 1] on bounded box action spaces, rescaled onto the env's bounds (Gymnasium's RescaleAction). */
   rescaleActions?: boolean;
   /** Apply RL Zoo's tuned hyperparameters for the env when there are some (default true). */
@@ -71,6 +76,8 @@ export interface TrainResult {
   resumedFrom?: string;
   /** Self-play: the pool's Elo ratings and the results against past snapshots. */
   selfPlay?: ReturnType<OpponentPool['toJSON']> & { games: number; wins: number; draws: number; losses: number };
+  /** Games against the scripted opponent (`opponent`). */
+  opponent?: { kind: CarballOpponent; games: number; wins: number; draws: number; losses: number };
 }
 
 const ALGOS = ['ppo'];
@@ -146,7 +153,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const trainer = new PpoTrainer(vec, { config, seed, totalSteps, transforms });
   const twoTeams = vec.numAgents % 2 === 0 && vec.numAgents >= 2 && envId.startsWith('carball');
   let selfPlay: SelfPlayController | null = null;
-  if (options.selfPlay ?? twoTeams) {
+  let scripted: ScriptedOpponent | null = null;
+  if (options.opponent !== undefined) {
+    if (options.opponent !== 'random' && options.opponent !== 'ball-chaser') throw new ConfigError(`opponent must be random or ball-chaser, got ${JSON.stringify(options.opponent)}`);
+    if (!twoTeams) throw new ConfigError(`a scripted opponent needs a two-team carball env; ${envId} has ${vec.numAgents} agent slot(s)`);
+    if (options.selfPlay) throw new ConfigError('give either a scripted opponent or self-play, not both');
+    scripted = new ScriptedOpponent(options.opponent, vec as VecEnvLike & { getState?: (i: number) => CarballState }, vec.numAgents / 2, seed + 1);
+    trainer.setOpponent(scripted);
+  } else if (options.selfPlay ?? twoTeams) {
     if (!twoTeams) throw new ConfigError(`self-play needs a two-team env; ${envId} has ${vec.numAgents} agent slot(s)`);
     const settings = typeof options.selfPlay === 'object' ? options.selfPlay : {};
     selfPlay = new SelfPlayController(trainer.policy, vec.numEnvs, vec.numAgents, { ...SELF_PLAY_DEFAULTS, ...settings, teamSize: vec.numAgents / 2 }, seed + 1, (x, rows) => trainer.normalize(x, rows, new Float32Array(x.length), false));
@@ -185,6 +199,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       vecSnapshot: vec.snapshotSupported && vec.getSnapshot ? vec.getSnapshot() : null,
       curve,
       ...(sp ? { selfPlay: sp.state } : {}),
+      ...(scripted ? { opponent: { kind: scripted.kind, ...scripted.getState() } } : {}),
     });
     await writeFile(join(out, 'latest'), dir);
     lastCheckpoint = dir;
@@ -199,6 +214,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const state = await loadTrainerState(options.resume, trainer.optimizer);
       trainer.setState(state.state);
       if (selfPlay && state.selfPlay) selfPlay.setState(state.selfPlay, await loadSelfPlayWeights(options.resume, state.selfPlay));
+      if (scripted && state.opponent) scripted.setState(state.opponent);
       if (state.vecSnapshot && vec.setSnapshot) {
         const restored = await vec.setSnapshot(state.vecSnapshot);
         trainer.resumeFrom(restored.obs);
@@ -238,6 +254,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       stopped,
       ...(options.resume ? { resumedFrom: options.resume } : {}),
       ...(selfPlay ? { selfPlay: { ...selfPlay.pool.toJSON(), ...selfPlay.results } } : {}),
+      ...(scripted ? { opponent: { kind: scripted.kind, ...scripted.results } } : {}),
     };
   } catch (err) {
     if (lastCheckpoint) (err as Error).message += ` (the last good checkpoint is ${lastCheckpoint})`;

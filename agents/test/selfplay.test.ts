@@ -82,6 +82,21 @@ describe('carball self-play and evaluation', () => {
     expect(result.selfPlay).toEqual(fullResult.selfPlay);
   }, 300_000);
 
+  it('trains against a scripted opponent instead of self-play: only team 0 learns, games are counted', async () => {
+    for (const opponent of ['random', 'ball-chaser'] as const) {
+      const result = await train({ env: 'carball-1v1', steps: 3 * 2 * 32, numEnvs: 2, seed: 4, opponent, ppo: { numSteps: 32, minibatchSize: 32, epochs: 1, hiddenSizes: [16, 16] }, envOptions: { noTouchTimeoutSeconds: 1 }, out: join(tmp, `scripted-${opponent}`) });
+      expect(result.selfPlay).toBeUndefined();
+      // 2 envs × 1 learning slot × 32 steps per iteration: the opponent's slots are not learner steps.
+      expect(result.steps).toBe(result.iterations * 2 * 32);
+      expect(result.opponent!.kind).toBe(opponent);
+      // 1 s no-touch timeouts (15 steps) end several games per rollout.
+      expect(result.opponent!.games).toBeGreaterThan(0);
+      expect(result.opponent!.wins + result.opponent!.draws + result.opponent!.losses).toBe(result.opponent!.games);
+    }
+    await expect(train({ env: 'carball-1v1', steps: 64, opponent: 'random', selfPlay: true, out: join(tmp, 'both') })).rejects.toThrow(/either a scripted opponent or self-play/);
+    await expect(train({ env: 'CartPole-v1', steps: 64, opponent: 'random', out: join(tmp, 'cp') })).rejects.toThrow(/two-team carball env/);
+  }, 300_000);
+
   it('evaluates a policy against the scripted ball chaser and reports touches and goals', async () => {
     const r = await evaluateCarball({ env: 'carball-1v1', policy: 'random', opponent: 'ball-chaser', episodes: 2, seed: 0, envOptions: { noTouchTimeoutSeconds: 3 } });
     expect(r.episodes).toBe(2);

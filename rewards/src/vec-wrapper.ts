@@ -79,6 +79,11 @@ export class RewardVecEnv implements VecEnvLike {
     return this.inner.createActionBuffer();
   }
 
+  /** Env i's carball state (the inner vector's). */
+  getState(i: number): CarballState {
+    return this.inner.getState(i);
+  }
+
   private stateOf(i: number): CarballState {
     const s = this.inner.getState(i);
     if (!isCarballState(s)) throw new TypeError(`${this.envId}: getState(${i}) did not return a carball state`);

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { BACKEND_NAMES, benchTrain, evaluate, evaluateCarball, loadPolicy, parseWorkerUrls, selectBackend, train, type BackendPreference, type IterationMetrics, type TrainBenchResult, type TrainResult, type EvalResult, type PpoConfigInput } from '@rewardlab/agents';
+import { BACKEND_NAMES, benchTrain, evaluate, evaluateCarball, loadPolicy, parseWorkerUrls, selectBackend, train, type BackendPreference, type IterationMetrics, type TrainBenchResult, type TrainResult, type EvalResult, type PpoConfigInput, type CarballOpponent } from '@rewardlab/agents';
 import { CliError, emitResult } from './output';
 import { nonNegativeInt, positiveInt } from './parse';
 import { progressBar } from './progress';
@@ -55,8 +55,12 @@ export function registerTrainCommands(program: Command): void {
     .option('--no-preset', "ignore RL Zoo's tuned hyperparameters for the env")
     .option('--workers <urls>', 'sim worker URLs, comma-separated (ws://host:9100,…); token from $REWARDLAB_WORKER_TOKEN', (v: string) => parseWorkerUrls(v))
     .option('--rescale-actions', 'act in [-1, 1] on bounded box action spaces, rescaled onto the env bounds')
+    .option('--opponent <name>', 'carball: train against a scripted opponent (random or ball-chaser) instead of self-play', (v: string) => {
+      if (v !== 'random' && v !== 'ball-chaser') throw new InvalidArgumentError(`expected random or ball-chaser, got "${v}"`);
+      return v as CarballOpponent;
+    })
     .option('--json', 'print the result as one JSON object on the last stdout line')
-    .action(async (opts: { env?: string; envModule?: string; algo: string; reward?: string; steps?: number; seed: number; numEnvs?: number; backend: BackendPreference; out?: string; hidden?: number[]; lr?: number; set: Record<string, unknown>; checkpointEvery: number; resume?: string; preset: boolean; rescaleActions?: boolean; workers?: string[]; json?: boolean }) => {
+    .action(async (opts: { env?: string; envModule?: string; algo: string; reward?: string; steps?: number; seed: number; numEnvs?: number; backend: BackendPreference; out?: string; hidden?: number[]; lr?: number; set: Record<string, unknown>; checkpointEvery: number; resume?: string; preset: boolean; rescaleActions?: boolean; workers?: string[]; opponent?: CarballOpponent; json?: boolean }) => {
       const ppo: PpoConfigInput = { ...(opts.set as PpoConfigInput), ...(opts.hidden ? { hiddenSizes: opts.hidden } : {}), ...(opts.lr !== undefined ? { learningRate: opts.lr } : {}) };
       let bar: ReturnType<typeof progressBar> | null = null;
       const result = await train({
@@ -74,6 +78,7 @@ export function registerTrainCommands(program: Command): void {
         usePreset: opts.preset,
         rescaleActions: opts.rescaleActions,
         ...(opts.workers ? { workers: opts.workers } : {}),
+        ...(opts.opponent ? { opponent: opts.opponent } : {}),
         ...(opts.reward ? { reward: opts.reward } : {}),
         onStart: (info) => {
           process.stderr.write(`rewardlab: training ${info.env} for ${info.totalSteps} steps on ${info.backend} (${info.numEnvs} envs), run directory ${info.runDir}\n`);
