@@ -7,7 +7,7 @@
  *
  * It needs next-step autoreset: on the step that ends an episode the arena still holds the final state
  * (what the terms must see), and the following step, which only resets it, is not a transition (reward 0,
- * `autoreset` 1), after which the terms compare against the new episode's first state.
+ * `autoreset` 1, no `rewardComponents`), after which the terms compare against the new episode's first state.
  */
 import type { AutoresetMode, CarballState, FinishedEpisode, Info, Space, VecEnvLike, VecInfo, VecStepResult } from '@rewardlab/sim';
 import { cloneCarballState, isCarballState } from './carball';
@@ -109,7 +109,7 @@ export class RewardVecEnv implements VecEnvLike {
         // This step only reset the arena: no transition to score; the new episode starts from here.
         this.prev[i] = next;
         for (let a = 0; a < A; a++) this.episodeReturn[i * A + a] = 0;
-        r.info.envInfos[i] = { ...info, rewardComponents: {}, nativeReward: Array.from(r.rewards.subarray(i * A, (i + 1) * A)) };
+        r.info.envInfos[i] = { ...info, nativeReward: Array.from(r.rewards.subarray(i * A, (i + 1) * A)) };
         continue;
       }
       for (let a = 0; a < A; a++) {
