@@ -47,6 +47,9 @@ export class RewardVecEnv implements VecEnvLike {
   private readonly slotActions: unknown[];
   private readonly slotEvents: (Record<string, number> | undefined)[];
   private readonly native: number[];
+  /** This wrapper's own rewards and per-env infos: the inner vector's buffers are left as it wrote them. */
+  private readonly rewards: Float32Array;
+  private readonly envInfos: Info[];
 
   constructor(
     readonly inner: StatefulVecEnv,
@@ -69,6 +72,8 @@ export class RewardVecEnv implements VecEnvLike {
     this.slotActions = new Array<unknown>(inner.numAgents);
     this.slotEvents = new Array<Record<string, number> | undefined>(inner.numAgents);
     this.native = new Array<number>(inner.numAgents).fill(0);
+    this.rewards = new Float32Array(inner.numSlots);
+    this.envInfos = Array.from({ length: inner.numEnvs }, () => ({}) as Info);
   }
 
   get snapshotSupported(): boolean {
@@ -98,13 +103,15 @@ export class RewardVecEnv implements VecEnvLike {
   }
 
   async step(actions: ArrayLike<number>): Promise<VecStepResult> {
-    const r = await this.inner.step(actions);
+    const inner = await this.inner.step(actions);
+    this.rewards.set(inner.rewards);
+    const r: VecStepResult = { ...inner, rewards: this.rewards, info: { ...inner.info, envInfos: this.envInfos } };
     const A = this.numAgents;
     const size = this.actionSize;
     let ended: Map<number, number> | null = null;
     for (let i = 0; i < this.numEnvs; i++) {
       const next = this.stateOf(i);
-      const info = (r.info.envInfos[i] ?? {}) as Info & { agents?: { events?: Record<string, number> }[] };
+      const info = (inner.info.envInfos[i] ?? {}) as Info & { agents?: { events?: Record<string, number> }[] };
       if (r.info.autoreset[i]) {
         // This step only reset the arena: no transition to score; the new episode starts from here.
         this.prev[i] = next;
