@@ -60,6 +60,8 @@ export interface TrainingPreset {
   ppo: PpoConfigInput;
   /** Reward spec the preset trains with (RL Zoo's `normalize: true` is observation + return normalisation). */
   reward?: unknown;
+  /** Options of the training envs (an explicit `envOptions` of the run is merged over them). */
+  envOptions?: Record<string, unknown>;
   source: string;
 }
 
@@ -96,6 +98,10 @@ const carballPreset = (numEnvs: number): TrainingPreset => ({
   // 256-wide ones (`rewardlab bench train --env carball-1v1`, 2026-11-27).
   ppo: { numSteps: 256, minibatchSize: 1024, epochs: 4, gamma: 0.9954, gaeLambda: 0.95, learningRate: 1e-3, entCoef: 0.005, clipRange: 0.2, hiddenSizes: [128, 128] },
   reward: { ...(presetSpec('lucy') as object), transforms: [{ type: 'normalize' }] },
+  // Training episodes end after 10 s without a touch (Lucy-SKG: 45 s, the env's default and what
+  // evaluation plays): four times as many kickoffs per rollout, where touches are within reach. With
+  // it, `--opponent random` learns to touch and score within 2M steps (agents/README.md).
+  envOptions: { noTouchTimeoutSeconds: 10 },
   source: 'Lucy-SKG (Moschopoulos et al. 2023), adapted',
 });
 /** Fetch-style manipulation (measured here, seed 0): reach dense ≥ 0.9 success by ~40k steps, sparse 1.00 at 200k; door-open 1.00 at 250k. */

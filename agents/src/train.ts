@@ -132,6 +132,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const seed = options.seed ?? 0;
   const totalSteps = options.steps ?? preset?.steps ?? 1_000_000;
   const numEnvs = options.numEnvs ?? preset?.numEnvs ?? 8;
+  if (preset?.envOptions) options = { ...options, envOptions: { ...preset.envOptions, ...(options.envOptions ?? {}) } };
   if (!Number.isSafeInteger(totalSteps) || totalSteps <= 0) throw new ConfigError(`steps must be a positive integer, got ${totalSteps}`);
   if (!Number.isSafeInteger(numEnvs) || numEnvs <= 0) throw new ConfigError(`numEnvs must be a positive integer, got ${numEnvs}`);
   const config = parsePpoConfig({ ...(preset?.ppo ?? {}), ...(options.ppo ?? {}) });
