@@ -94,8 +94,8 @@ const carballPreset = (numEnvs: number): TrainingPreset => ({
   // 3e-4 the policy moved by an approximate KL of only ~0.001 per iteration and stayed near uniform
   // (entropy 4.2 of ln 90 = 4.5 after 2M steps); lr 1e-3 gives ~0.005–0.007 and clip fractions ~0.1.
   // Lucy's reward with return normalisation (its goal events are ±10 among potentials of ~0.01).
-  // Two 128-wide layers: 3,448 agent steps/s end to end on the 2-core machine against 1,782 with
-  // 256-wide ones (`rewardlab bench train --env carball-1v1`, 2026-11-27).
+  // Two 128-wide layers: 3,193 agent steps/s end to end on the 2-core machine with this preset, and
+  // 1,782 with 256-wide ones (`rewardlab bench train --env carball-1v1`, 2026-11-27).
   ppo: { numSteps: 256, minibatchSize: 1024, epochs: 4, gamma: 0.9954, gaeLambda: 0.95, learningRate: 1e-3, entCoef: 0.005, clipRange: 0.2, hiddenSizes: [128, 128] },
   reward: { ...(presetSpec('lucy') as object), transforms: [{ type: 'normalize' }] },
   // Training episodes end after 10 s without a touch (Lucy-SKG: 45 s, the env's default and what
