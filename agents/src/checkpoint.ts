@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { validateSpace, type RngState, type Space } from '@rewardlab/sim';
 import type { ActorCritic, TrainerState } from './ppo';
 import type { PpoConfig } from './config';
-import type { SelfPlayState } from './selfplay';
+import type { GameResults, SelfPlayState } from './selfplay';
 
 export const POLICY_FORMAT = 'rewardlab-policy';
 export const POLICY_VERSION = 1;
@@ -62,7 +62,7 @@ export interface TrainerFile {
   /** Self-play's pool and schedule (the pool's weights are in `selfplay.bin`). */
   selfPlay?: SelfPlayState;
   /** A scripted opponent's generator and results. */
-  opponent?: { kind: string; rng: RngState; results: { games: number; wins: number; draws: number; losses: number } };
+  opponent?: { kind: string; rng: RngState; results: GameResults };
 }
 
 async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {

@@ -9,7 +9,7 @@
  * with S = 1 for a win of the learner's team, ½ for a draw, 0 for a loss.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Rng, Wrapper, makeEnv, VecEnv, type AnyEnv, type CarballState, type VecStepResult, ballChaser } from '@rewardlab/sim';
+import { Rng, Wrapper, makeEnv, VecEnv, type AnyEnv, type CarballState, type RngState, type VecStepResult, ballChaser } from '@rewardlab/sim';
 import { ActorCritic, type OpponentController } from './ppo';
 import { sampleActions } from './distributions';
 
@@ -89,6 +89,39 @@ export function teamZeroScore(info: Record<string, unknown> | undefined): number
   return 0.5;
 }
 
+/** Games won, drawn and lost by team 0 (the learner's side). */
+export interface GameResults {
+  games: number;
+  wins: number;
+  draws: number;
+  losses: number;
+}
+
+/**
+ * Scores team 0's games that ended on this step (one per env that finished an episode, scored from its
+ * events as `teamZeroScore`) and adds them to `results`; returns the scores.
+ */
+function tallyGames(r: VecStepResult, results: GameResults): number[] {
+  const scores: number[] = [];
+  for (const env of new Set(r.info.episodes.map((e) => e.env))) {
+    const info = r.info.envInfos[env] as Record<string, unknown>;
+    const score = teamZeroScore((info.final as Record<string, unknown> | undefined) ?? info);
+    results.games += 1;
+    if (score === 1) results.wins += 1;
+    else if (score === 0) results.losses += 1;
+    else results.draws += 1;
+    scores.push(score);
+  }
+  return scores;
+}
+
+/** 1 for the slots of team 1 (agents teamSize … numAgents − 1 of every env). */
+function teamOneMask(numEnvs: number, numAgents: number, teamSize: number): Uint8Array {
+  const mask = new Uint8Array(numEnvs * numAgents);
+  for (let i = 0; i < numEnvs; i++) for (let a = teamSize; a < numAgents; a++) mask[i * numAgents + a] = 1;
+  return mask;
+}
+
 /** Plays the other team with snapshots from the pool; plugged into PpoTrainer as its opponent. */
 export class SelfPlayController implements OpponentController {
   readonly pool: OpponentPool;
@@ -97,7 +130,7 @@ export class SelfPlayController implements OpponentController {
   private readonly rng: Rng;
   private iterations = 0;
   private readonly mask: Uint8Array;
-  readonly results = { games: 0, wins: 0, draws: 0, losses: 0 };
+  readonly results: GameResults = { games: 0, wins: 0, draws: 0, losses: 0 };
 
   constructor(
     readonly policy: ActorCritic,
@@ -109,8 +142,7 @@ export class SelfPlayController implements OpponentController {
   ) {
     this.pool = new OpponentPool(config);
     this.rng = new Rng(seed);
-    this.mask = new Uint8Array(numEnvs * numAgents);
-    for (let i = 0; i < numEnvs; i++) for (let a = config.teamSize; a < numAgents; a++) this.mask[i * numAgents + a] = 1;
+    this.mask = teamOneMask(numEnvs, numAgents, config.teamSize);
   }
 
   get opponent(): PoolEntry | null {
@@ -142,16 +174,7 @@ export class SelfPlayController implements OpponentController {
 
   observe(r: VecStepResult): void {
     if (!this.current) return;
-    const ended = new Set(r.info.episodes.map((e) => e.env));
-    for (const env of ended) {
-      const info = r.info.envInfos[env] as Record<string, unknown>;
-      const score = teamZeroScore((info.final as Record<string, unknown> | undefined) ?? info);
-      this.pool.record(this.current, score);
-      this.results.games += 1;
-      if (score === 1) this.results.wins += 1;
-      else if (score === 0) this.results.losses += 1;
-      else this.results.draws += 1;
-    }
+    for (const score of tallyGames(r, this.results)) this.pool.record(this.current, score);
   }
 
   /**
@@ -200,7 +223,7 @@ export class SelfPlayController implements OpponentController {
 export class ScriptedOpponent implements OpponentController {
   private readonly rng: Rng;
   private readonly mask: Uint8Array;
-  readonly results = { games: 0, wins: 0, draws: 0, losses: 0 };
+  readonly results: GameResults = { games: 0, wins: 0, draws: 0, losses: 0 };
 
   constructor(
     readonly kind: CarballOpponent,
@@ -211,8 +234,7 @@ export class ScriptedOpponent implements OpponentController {
     if (vec.singleActionSpace.kind !== 'discrete') throw new TypeError(`a scripted ${kind} opponent plays carball's discrete lookup actions; this env's actions are ${vec.singleActionSpace.kind}`);
     if (kind === 'ball-chaser' && typeof vec.getState !== 'function') throw new TypeError('a ball-chaser opponent needs a vector env that exposes each env\'s state (getState)');
     this.rng = new Rng(seed);
-    this.mask = new Uint8Array(vec.numEnvs * vec.numAgents);
-    for (let i = 0; i < vec.numEnvs; i++) for (let a = teamSize; a < vec.numAgents; a++) this.mask[i * vec.numAgents + a] = 1;
+    this.mask = teamOneMask(vec.numEnvs, vec.numAgents, teamSize);
   }
 
   async beginRollout(): Promise<Uint8Array | null> {
@@ -233,22 +255,14 @@ export class ScriptedOpponent implements OpponentController {
   }
 
   observe(r: VecStepResult): void {
-    for (const ep of r.info.episodes) {
-      if (ep.agent !== 0) continue;
-      const info = r.info.envInfos[ep.env] as Record<string, unknown>;
-      const score = teamZeroScore((info.final as Record<string, unknown> | undefined) ?? info);
-      this.results.games += 1;
-      if (score === 1) this.results.wins += 1;
-      else if (score === 0) this.results.losses += 1;
-      else this.results.draws += 1;
-    }
+    tallyGames(r, this.results);
   }
 
-  getState(): { rng: ReturnType<Rng['getState']>; results: { games: number; wins: number; draws: number; losses: number } } {
+  getState(): { rng: RngState; results: GameResults } {
     return { rng: this.rng.getState(), results: { ...this.results } };
   }
 
-  setState(state: { rng: ReturnType<Rng['getState']>; results: { games: number; wins: number; draws: number; losses: number } }): void {
+  setState(state: { rng: RngState; results: GameResults }): void {
     this.rng.setState(state.rng);
     Object.assign(this.results, state.results);
   }
@@ -256,8 +270,8 @@ export class ScriptedOpponent implements OpponentController {
 
 export interface SelfPlayState {
   iterations: number;
-  rng: ReturnType<Rng['getState']>;
-  results: { games: number; wins: number; draws: number; losses: number };
+  rng: RngState;
+  results: GameResults;
   learnerElo: number;
   entries: { id: string; step: number; elo: number; games: number; sizes: number[] }[];
 }

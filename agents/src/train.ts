@@ -13,7 +13,7 @@ import { parsePpoConfig, PPO_PRESETS, ConfigError, type PpoConfig, type PpoConfi
 import { ActorCritic, normalizeObservations, PpoTrainer, type IterationMetrics, type RewardTransformLike } from './ppo';
 import { actionWidth, sampleActions } from './distributions';
 import { makeRemoteVecEnvFactory } from './remote';
-import { OpponentPool, ScriptedOpponent, SELF_PLAY_DEFAULTS, SelfPlayController, type CarballOpponent, type SelfPlayConfig } from './selfplay';
+import { OpponentPool, ScriptedOpponent, SELF_PLAY_DEFAULTS, SelfPlayController, type CarballOpponent, type GameResults, type SelfPlayConfig } from './selfplay';
 import { createReturnTransforms, isStatefulVecEnv, parseRewardSpec, withReward, withVecReward, type RewardSpec } from '@rewardlab/rewards';
 import { CheckpointError, loadPolicyWeights, loadSelfPlayWeights, loadTrainerState, readPolicyFile, savePolicy, saveSelfPlayWeights, saveTrainerState, type PolicyFile } from './checkpoint';
 
@@ -75,9 +75,9 @@ export interface TrainResult {
   stopped: boolean;
   resumedFrom?: string;
   /** Self-play: the pool's Elo ratings and the results against past snapshots. */
-  selfPlay?: ReturnType<OpponentPool['toJSON']> & { games: number; wins: number; draws: number; losses: number };
+  selfPlay?: ReturnType<OpponentPool['toJSON']> & GameResults;
   /** Games against the scripted opponent (`opponent`). */
-  opponent?: { kind: CarballOpponent; games: number; wins: number; draws: number; losses: number };
+  opponent?: { kind: CarballOpponent } & GameResults;
 }
 
 const ALGOS = ['ppo'];
