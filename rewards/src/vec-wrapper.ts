@@ -13,6 +13,7 @@ import type { AutoresetMode, CarballState, FinishedEpisode, Info, Space, VecEnvL
 import { cloneCarballState, isCarballState } from './carball';
 import { RewardFunction } from './reward';
 import type { RewardSpecLike } from './spec';
+import { componentArrays, copyCarballState, eventsOf } from './step-info';
 import type { WithRewardOptions } from './wrapper';
 
 /** A vector env that can show each env's carball state. */
@@ -45,8 +46,6 @@ export class RewardVecEnv implements VecEnvLike {
   /** Episode return under the spec, per slot. */
   private readonly episodeReturn: Float64Array;
   private readonly slotActions: unknown[];
-  private readonly slotEvents: (Record<string, number> | undefined)[];
-  private readonly native: number[];
   /** This wrapper's own rewards and per-env infos: the inner vector's buffers are left as it wrote them. */
   private readonly rewards: Float32Array;
   private readonly envInfos: Info[];
@@ -70,8 +69,6 @@ export class RewardVecEnv implements VecEnvLike {
     this.prev = new Array<CarballState>(inner.numEnvs);
     this.episodeReturn = new Float64Array(inner.numSlots);
     this.slotActions = new Array<unknown>(inner.numAgents);
-    this.slotEvents = new Array<Record<string, number> | undefined>(inner.numAgents);
-    this.native = new Array<number>(inner.numAgents).fill(0);
     this.rewards = new Float32Array(inner.numSlots);
     this.envInfos = Array.from({ length: inner.numEnvs }, () => ({}) as Info);
   }
@@ -90,9 +87,7 @@ export class RewardVecEnv implements VecEnvLike {
   }
 
   private stateOf(i: number): CarballState {
-    const s = this.inner.getState(i);
-    if (!isCarballState(s)) throw new TypeError(`${this.envId}: getState(${i}) did not return a carball state`);
-    return cloneCarballState(s);
+    return copyCarballState(this.inner.getState(i), `${this.envId}: getState(${i})`);
   }
 
   async reset(params?: { seed?: number; options?: Record<string, unknown> }): Promise<{ obs: Float32Array; info: VecInfo }> {
@@ -111,7 +106,7 @@ export class RewardVecEnv implements VecEnvLike {
     let ended: Map<number, number> | null = null;
     for (let i = 0; i < this.numEnvs; i++) {
       const next = this.stateOf(i);
-      const info = (inner.info.envInfos[i] ?? {}) as Info & { agents?: { events?: Record<string, number> }[] };
+      const info = (inner.info.envInfos[i] ?? {}) as Info;
       if (r.info.autoreset[i]) {
         // This step only reset the arena: no transition to score; the new episode starts from here.
         this.prev[i] = next;
@@ -122,21 +117,18 @@ export class RewardVecEnv implements VecEnvLike {
       for (let a = 0; a < A; a++) {
         const s = i * A + a;
         this.slotActions[a] = size === 1 ? actions[s] : Float32Array.from({ length: size }, (_, k) => actions[s * size + k]!);
-        this.slotEvents[a] = info.agents?.[a]?.events;
-        this.native[a] = r.rewards[s]!;
       }
-      const nativeReward = this.native.slice();
+      const nativeReward = Array.from(r.rewards.subarray(i * A, (i + 1) * A));
       const { total, components } = this.reward.evaluate({
         prev: this.prev[i]!,
         next,
         actions: this.slotActions,
-        events: this.slotEvents,
+        events: eventsOf(info, A),
         nativeReward,
         terminated: r.terminated[i * A] === 1,
       });
       this.prev[i] = next;
-      const rewardComponents: Record<string, number[]> = {};
-      for (const [name, values] of Object.entries(components)) rewardComponents[name] = Array.from(values);
+      const rewardComponents = componentArrays(components);
       // A fresh object per step, as withReward makes: the trainer may keep a step's info.
       r.info.envInfos[i] = { ...info, rewardComponents, nativeReward };
       for (let a = 0; a < A; a++) {

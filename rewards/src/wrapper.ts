@@ -11,6 +11,7 @@ import { isMultiAgent, mapMaybe, numAgentsOf, Wrapper, type AnyEnv, type MaybePr
 import { cloneCarballState, isCarballState, type CarballState } from './carball';
 import { RewardFunction, type RewardDomain } from './reward';
 import type { RewardSpecLike } from './spec';
+import { componentArrays, copyCarballState, eventsOf } from './step-info';
 import type { RewardState } from './terms';
 
 /** The raw env of a carball-like env exposes its state. */
@@ -33,21 +34,10 @@ function copyObservation(obs: Observation): Observation {
   return Object.fromEntries(Object.entries(obs).map(([k, v]) => [k, v.slice()]));
 }
 
-function eventsOf(info: Record<string, unknown>, numSlots: number): (Record<string, number> | undefined)[] {
-  const agents = info.agents as ({ events?: Record<string, number> } | undefined)[] | undefined;
-  const out: (Record<string, number> | undefined)[] = [];
-  for (let i = 0; i < numSlots; i++) out.push(Array.isArray(agents) ? agents[i]?.events : undefined);
-  return out;
-}
-
 /** What reward terms see of an env after reset or step: a copy of the raw env's carball state, else of the observations. */
 export function rewardStateOf(env: AnyEnv, obs: Observation | Observation[]): RewardState {
   const raw = env instanceof Wrapper ? env.unwrapped : env;
-  if (hasState(raw)) {
-    const s = raw.getState();
-    if (!isCarballState(s)) throw new TypeError(`${env.id}: getState() did not return a carball state`);
-    return cloneCarballState(s);
-  }
+  if (hasState(raw)) return copyCarballState(raw.getState(), `${env.id}: getState()`);
   return Array.isArray(obs) ? obs.map(copyObservation) : copyObservation(obs);
 }
 
@@ -109,8 +99,7 @@ export class RewardWrapper extends Wrapper {
         terminated: r.terminated,
       });
       this.prevState = next;
-      const rewardComponents: Record<string, number[]> = {};
-      for (const [name, values] of Object.entries(components)) rewardComponents[name] = Array.from(values);
+      const rewardComponents = componentArrays(components);
       // Keep what the env itself paid, so learners can still report the env's own return.
       const nativeReward = typeof r.reward === 'number' ? [r.reward] : [...r.reward];
       r.reward = (this.multi ? Array.from(total) : total[0]!) as never;
