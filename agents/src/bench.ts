@@ -79,7 +79,6 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
   const updates = options.updates ?? 5;
   const seed = options.seed ?? 0;
   const probe = await makeEnv<AnyEnv>(options.env);
-  const abort = new AbortController();
   const obsSpace = probe.observationSpace;
   const actionSpace = probe.actionSpace;
   if (obsSpace.kind !== 'box') throw new TypeError(`bench train needs a box observation space; ${options.env} has ${obsSpace.kind}`);
@@ -139,6 +138,7 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
   let config: PpoConfig | null = null;
   let numEnvs = 0;
   const marks: { t: number; step: number }[] = [];
+  const abort = new AbortController();
   try {
     let perIteration = 0;
     await train({

@@ -8,7 +8,7 @@
  * nor learns from.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Rng, RunningMeanStd, type FinishedEpisode, type Info, type Space, type VecEnvLike, type VecStepResult } from '@rewardlab/sim';
+import { Rng, RunningMeanStd, type FinishedEpisode, type Info, type Space, type StepResultBuffers, type VecEnvLike, type VecStepResult } from '@rewardlab/sim';
 import { actionWidth, distributionFor, headSize, logProbAndEntropy, sampleActions, type DistributionKind } from './distributions';
 import { Mlp } from './nn';
 import type { PpoConfig } from './config';
@@ -266,13 +266,7 @@ export interface PpoTrainerOptions {
 const RECENT_EPISODES = 20;
 
 /** One step's results for a run of slots (arrays indexed from the run's first slot and env). */
-interface StepRows {
-  obs: Float32Array;
-  rewards: Float32Array;
-  terminated: Uint8Array;
-  truncated: Uint8Array;
-  autoreset: Uint8Array;
-  finalObs: Float32Array;
+interface StepRows extends StepResultBuffers {
   envInfos?: readonly Info[];
   /** Env indices of the whole vector. */
   episodes: readonly FinishedEpisode[];

@@ -152,8 +152,8 @@ export class SimWorkerServer {
     this.groupSizes = Array.from({ length: groups }, (_, g) => Math.floor(this.options.numEnvs / groups) + (g < this.options.numEnvs % groups ? 1 : 0));
     this.active.length = 0;
     for (let g = 0; g < groups; g++) this.active.push(null);
-    let vec!: VecEnvLike;
-    for (let g = groups - 1; g >= 0; g--) vec = await this.vectorFor('next-step', g);
+    for (let g = 0; g < groups; g++) await this.vectorFor('next-step', g);
+    const vec = await this.vectorFor('next-step', 0);
     const probe = await makeEnv<AnyEnv>(this.envId, { ...(this.options.envOptions ?? {}) });
     const agents = isMultiAgent(probe) ? [...probe.agents] : undefined;
     await probe.close();
