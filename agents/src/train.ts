@@ -7,7 +7,7 @@
  */
 import { mkdir, readdir, rm, writeFile, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { isMultiAgent, RescaleAction, loadEnvModule, makeEnv, makeHostedVecEnv, registeredEnvIds, registerEnv, Rng, VecEnv, type AnyEnv, type CarballState, type VecEnvLike, numAgentsOf } from '@rewardlab/sim';
+import { carballTeamSize, isMultiAgent, RescaleAction, loadEnvModule, makeEnv, makeHostedVecEnv, registeredEnvIds, registerEnv, Rng, VecEnv, type AnyEnv, type CarballState, type VecEnvLike, numAgentsOf } from '@rewardlab/sim';
 import { selectBackend, type BackendPreference } from './backend';
 import { parsePpoConfig, PPO_PRESETS, ConfigError, type PpoConfig, type PpoConfigInput } from './config';
 import { ActorCritic, normalizeObservations, PpoTrainer, type IterationMetrics, type RewardTransformLike } from './ppo';
@@ -101,7 +101,7 @@ async function buildVecEnv(envId: string, numEnvs: number, options: TrainOptions
   // Carball: every arena in one Rapier world (CarballVecEnv, several times faster than a world per env),
   // with the reward spec applied to the vector. Next-step autoreset there: the ending step is scored on
   // the final state, and the reset step after it is masked by the trainer.
-  if (/^carball-([123])v\1$/.test(envId)) {
+  if (carballTeamSize(envId) !== null) {
     const vec = await makeHostedVecEnv(envId, numEnvs, { ...(options.envOptions ?? {}), autoreset: 'next-step' });
     if (!reward) return vec;
     if (!isStatefulVecEnv(vec)) throw new Error(`${envId}: the hosted vector does not expose its states`);

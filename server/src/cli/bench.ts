@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { CarballVecEnv, Rng, sampleSpace, VecEnv, registerEnv, loadEnvModule, registeredEnvIds, type RapierFlavor, type VecEnvLike } from '@rewardlab/sim';
+import { CarballVecEnv, carballTeamSize, Rng, sampleSpace, VecEnv, registerEnv, loadEnvModule, registeredEnvIds, type RapierFlavor, type VecEnvLike } from '@rewardlab/sim';
 import { CliError, emitResult } from './output';
 import { nonNegativeInt, positiveInt } from './parse';
 import { progressBar } from './progress';
@@ -105,9 +105,8 @@ export type CarballLayout = 'one-world' | 'world-per-arena';
  * warm-up), through the chosen vector layout.
  */
 export async function benchCarball(opts: { env: string; arenas: number; seconds: number; seed: number; layout: CarballLayout; rapier: RapierFlavor }): Promise<CarballBenchResult> {
-  const match = /^carball-([123])v\1$/.exec(opts.env);
-  if (!match) throw new CliError(`not a carball env id: ${opts.env} (expected carball-1v1, carball-2v2 or carball-3v3)`);
-  const teamSize = Number(match[1]) as 1 | 2 | 3;
+  const teamSize = carballTeamSize(opts.env);
+  if (teamSize === null) throw new CliError(`not a carball env id: ${opts.env} (expected carball-1v1, carball-2v2 or carball-3v3)`);
   const vec: VecEnvLike =
     opts.layout === 'one-world'
       ? await CarballVecEnv.make(teamSize, opts.arenas, { rapier: opts.rapier })

@@ -9,6 +9,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { CarballVecEnv } from '../envs/carball/vector';
+import { carballTeamSize } from '../envs/carball/env';
 import { loadEnvModule, registeredEnvIds, registerEnv, makeEnv, type MakeEnvOptions } from '../registry';
 import { InvalidActionError, isMultiAgent, type AnyEnv } from '../env';
 import { VecEnv, type AutoresetMode, type VecEnvLike } from '../vector';
@@ -373,7 +374,7 @@ export class SimWorkerServer {
  */
 export async function makeHostedVecEnv(envId: string, numEnvs: number, options: MakeEnvOptions & { autoreset?: AutoresetMode; carballArenas?: boolean } = {}): Promise<VecEnvLike> {
   const { autoreset, carballArenas, ...envOptions } = options;
-  const carball = /^carball-([123])v\1$/.exec(envId);
-  if (carball && carballArenas !== false) return CarballVecEnv.make(Number(carball[1]) as 1 | 2 | 3, numEnvs, { ...envOptions, autoreset: autoreset ?? 'next-step' } as never);
+  const teamSize = carballTeamSize(envId);
+  if (teamSize !== null && carballArenas !== false) return CarballVecEnv.make(teamSize, numEnvs, { ...envOptions, autoreset: autoreset ?? 'next-step' } as never);
   return VecEnv.make(envId, numEnvs, { ...envOptions, autoreset: autoreset ?? 'next-step' });
 }

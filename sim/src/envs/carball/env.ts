@@ -59,6 +59,12 @@ export function carballEnvId(teamSize: number): string {
   return `carball-${teamSize}v${teamSize}`;
 }
 
+/** The team size of a carball env id (`carball-1v1` → 1, … `carball-3v3` → 3), or null for any other id. */
+export function carballTeamSize(envId: string): 1 | 2 | 3 | null {
+  const m = /^carball-([123])v\1$/.exec(envId);
+  return m ? (Number(m[1]) as 1 | 2 | 3) : null;
+}
+
 export function carballAgentNames(teamSize: number): string[] {
   return [...Array.from({ length: teamSize }, (_, i) => `blue-${i}`), ...Array.from({ length: teamSize }, (_, i) => `orange-${i}`)];
 }
