@@ -38,6 +38,11 @@ export interface PolicyFile {
   /** Running observation statistics the policy was trained with (null: raw observations). */
   obsNormalization: { mean: number[]; var: number[]; count: number; clip: number } | null;
   rewardSpec?: unknown;
+  /**
+   * The options of the env the policy was trained on, JSON values only (a function, such as a custom
+   * state setter, is left out); evaluation rebuilds the env's observations and actions from them.
+   */
+  envOptions?: Record<string, unknown>;
   /** The policy acts in [−1, 1], rescaled onto the env's box bounds (RescaleAction). */
   rescaleActions?: boolean;
   step: number;
@@ -135,6 +140,27 @@ export async function savePolicy(dir: string, policy: ActorCritic, meta: Omit<Po
     savedAt: new Date().toISOString(),
   };
   await writeAtomic(join(dir, 'policy.json'), JSON.stringify(policyFile, null, 2));
+}
+
+/** `options` without function values (what policy.json can hold), or undefined when nothing is left. */
+export function jsonEnvOptions(options: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!options) return undefined;
+  const kept = Object.fromEntries(Object.entries(options).filter(([, v]) => typeof v !== 'function'));
+  return Object.keys(kept).length ? (JSON.parse(JSON.stringify(kept)) as Record<string, unknown>) : undefined;
+}
+
+/** Carball options that set how an episode starts and ends in training, not what the policy sees or does. */
+const CARBALL_EPISODE_OPTIONS = ['stateSetter', 'noTouchTimeoutSeconds', 'timeoutSeconds', 'terminateOnGoal'];
+
+/**
+ * The env options to evaluate a saved policy with: its training env's options, except, for carball,
+ * the episode rules (state setter, timeouts, goal ends), which evaluation keeps at the env's defaults
+ * (kickoffs, Lucy-SKG's 45 s without a touch) so that every policy is measured on the same episodes.
+ */
+export function evaluationEnvOptions(meta: Pick<PolicyFile, 'envId' | 'envOptions'>): Record<string, unknown> {
+  const options = meta.envOptions ?? {};
+  if (!meta.envId.startsWith('carball-')) return { ...options };
+  return Object.fromEntries(Object.entries(options).filter(([k]) => !CARBALL_EPISODE_OPTIONS.includes(k)));
 }
 
 async function readJson<T>(path: string, what: string): Promise<T> {

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng, Wrapper, makeEnv, VecEnv, type AnyEnv, type CarballState, type RngState, type VecStepResult, ballChaser } from '@rewardlab/sim';
 import { ActorCritic, type OpponentController } from './ppo';
 import { sampleActions } from './distributions';
+import { CheckpointError } from './checkpoint';
 
 export interface SelfPlayConfig {
   /** Past snapshots kept in the pool (ML-Agents `window`, 10). */
@@ -323,6 +324,10 @@ export async function evaluateCarball(options: {
   const envs: AnyEnv[] = [];
   for (let i = 0; i < numEnvs; i++) envs.push(await makeEnv<AnyEnv>(options.env, options.envOptions ?? {}));
   const vec = new VecEnv(envs, { autoreset: 'same-step' });
+  if (options.policy !== 'random' && options.policy.obsSize !== vec.obsSize) {
+    await vec.close();
+    throw new CheckpointError(`the policy expects ${options.policy.obsSize} observations, ${options.env} gives ${vec.obsSize}${options.envOptions ? ` with options ${JSON.stringify(options.envOptions)}` : ''}`);
+  }
   const rng = new Rng(options.seed);
   const team = vec.numAgents / 2;
   const actions = vec.createActionBuffer();
@@ -331,8 +336,8 @@ export async function evaluateCarball(options: {
   let touches = 0;
   let velSum = 0;
   let velCount = 0;
-  let steps = 0;
-  const started = new Uint8Array(numEnvs).fill(1);
+  // Per env: the running episode's touches, added to the total only when that episode is counted.
+  const episodeTouches = new Float64Array(numEnvs);
   let { obs } = await vec.reset({ seed: options.seed });
   const randomAction = (s: number): void => {
     if (space.kind === 'discrete') actions[s] = rng.integer(space.n);
@@ -363,13 +368,13 @@ export async function evaluateCarball(options: {
     }
     const r = await vec.step(actions);
     obs = r.obs;
-    steps += numEnvs;
     for (let i = 0; i < numEnvs; i++) {
-      if (!started[i]) continue;
       const info = r.info.envInfos[i] as Record<string, unknown>;
       const stepInfo = (info.final as Record<string, unknown> | undefined) ?? info;
       const agents = (stepInfo.agents ?? []) as { events: { touch: number } }[];
-      for (let a = 0; a < team; a++) touches += agents[a]?.events.touch ?? 0;
+      for (let a = 0; a < team; a++) episodeTouches[i] += agents[a]?.events.touch ?? 0;
+      // After the last step of an episode the env already holds the next episode's first state.
+      if (info.final !== undefined) continue;
       const state = rawEnv(vec.envs[i]!).getState();
       const ball = state.ball;
       // unit vector from the ball to the back of team 0's target goal (0, 6000, ball z), RLGym's VelocityBallToGoal direction
@@ -384,6 +389,8 @@ export async function evaluateCarball(options: {
       const score = teamZeroScore((info.final as Record<string, unknown> | undefined) ?? info);
       result.episodes += 1;
       result.meanEpisodeSteps += ep.length;
+      touches += episodeTouches[ep.env]!;
+      episodeTouches[ep.env] = 0;
       if (score === 1) (result.wins += 1), (result.goalsFor += 1);
       else if (score === 0) (result.losses += 1), (result.goalsAgainst += 1);
       else result.draws += 1;
@@ -393,6 +400,5 @@ export async function evaluateCarball(options: {
   result.touchesPerEpisode = touches / result.episodes;
   result.meanBallVelocityToGoal = velSum / Math.max(1, velCount);
   result.meanEpisodeSteps /= result.episodes;
-  void steps;
   return result;
 }

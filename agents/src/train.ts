@@ -15,7 +15,7 @@ import { actionWidth, sampleActions } from './distributions';
 import { makeRemoteVecEnvFactory } from './remote';
 import { OpponentPool, ScriptedOpponent, SELF_PLAY_DEFAULTS, SelfPlayController, type CarballOpponent, type GameResults, type SelfPlayConfig } from './selfplay';
 import { createReturnTransforms, isStatefulVecEnv, parseRewardSpec, withReward, withVecReward, type RewardSpec } from '@rewardlab/rewards';
-import { CheckpointError, loadPolicyWeights, loadSelfPlayWeights, loadTrainerState, readPolicyFile, savePolicy, saveSelfPlayWeights, saveTrainerState, type PolicyFile } from './checkpoint';
+import { CheckpointError, evaluationEnvOptions, jsonEnvOptions, loadPolicyWeights, loadSelfPlayWeights, loadTrainerState, readPolicyFile, savePolicy, saveSelfPlayWeights, saveTrainerState, type PolicyFile } from './checkpoint';
 
 export interface TrainOptions {
   env?: string;
@@ -173,6 +173,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let stopped = false;
   let lastCheckpoint: string | null = null;
 
+  const savedEnvOptions = jsonEnvOptions(options.envOptions);
   const savePolicyTo = async (dir: string): Promise<void> => {
     await savePolicy(dir, trainer.policy, {
       algo: 'ppo',
@@ -182,6 +183,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       numAgents: vec.numAgents,
       obsNormalization: trainer.obsRms ? { ...trainer.obsRms.toJSON(), clip: config.clipObservation } : null,
       ...(reward ? { rewardSpec: reward } : {}),
+      ...(savedEnvOptions ? { envOptions: savedEnvOptions } : {}),
       ...(options.rescaleActions ? { rescaleActions: true } : {}),
       step: trainer.globalStep,
       backend: backend.name,
@@ -297,7 +299,7 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
     const envId = options.envModule ? await resolveEnv(options) : options.env ?? meta.envId;
     if (envId !== meta.envId) throw new CheckpointError(`the policy in ${options.policy} was trained on ${meta.envId}, not ${envId}`);
     const episodes = options.episodes ?? 10;
-    let env = await makeEnv<AnyEnv>(envId);
+    let env = await makeEnv<AnyEnv>(envId, evaluationEnvOptions(meta));
     if (meta.rescaleActions && env.actionSpace.kind === 'box') env = new RescaleAction(env) as unknown as AnyEnv;
     const vec = new VecEnv([env], { autoreset: 'same-step' });
     if (vec.obsSize !== meta.obsSize) throw new CheckpointError(`the policy expects ${meta.obsSize} observations, ${envId} gives ${vec.obsSize}`);

@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { discrete, Rng } from '@rewardlab/sim';
-import { ActorCritic, eloExpected, eloUpdate, evaluateCarball, INITIAL_ELO, OpponentPool, selectBackend, teamZeroScore, train, type IterationMetrics } from '../src';
+import { ActorCritic, eloExpected, eloUpdate, evaluateCarball, evaluationEnvOptions, INITIAL_ELO, jsonEnvOptions, loadPolicy, OpponentPool, readPolicyFile, selectBackend, teamZeroScore, train, type IterationMetrics } from '../src';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rl-selfplay-'));
 
@@ -96,6 +96,25 @@ describe('carball self-play and evaluation', () => {
     await expect(train({ env: 'carball-1v1', steps: 64, opponent: 'random', selfPlay: true, out: join(tmp, 'both') })).rejects.toThrow(/either a scripted opponent or self-play/);
     await expect(train({ env: 'CartPole-v1', steps: 64, opponent: 'random', out: join(tmp, 'cp') })).rejects.toThrow(/two-team carball env/);
   }, 300_000);
+
+  it('policy.json keeps the JSON env options; evaluation sees and acts through them but plays standard episodes', async () => {
+    const trainOptions = { obsBuilder: 'advanced-local', noTouchTimeoutSeconds: 1, stateSetter: { mixture: [{ setter: 'kickoff', weight: 1 }, { setter: 'ground', weight: 1 }] } };
+    const result = await train({ env: 'carball-1v1', steps: 2 * 32, numEnvs: 2, seed: 1, opponent: 'random', ppo: { numSteps: 32, minibatchSize: 32, epochs: 1, hiddenSizes: [8] }, envOptions: trainOptions, out: join(tmp, 'local-obs') });
+    const meta = await readPolicyFile(result.policyDir);
+    expect(meta.obsSize).toBe(113);
+    expect(meta.envOptions).toEqual(trainOptions);
+    // the episode rules stay at the env defaults in evaluation; what the policy sees does not
+    expect(evaluationEnvOptions(meta)).toEqual({ obsBuilder: 'advanced-local' });
+    expect(evaluationEnvOptions({ envId: 'reach', envOptions: { reward: 'sparse' } })).toEqual({ reward: 'sparse' });
+    // a function (a custom state setter) cannot be saved and is left out
+    expect(jsonEnvOptions({ noTouchTimeoutSeconds: 1, stateSetter: () => ({}) })).toEqual({ noTouchTimeoutSeconds: 1 });
+    expect(jsonEnvOptions({ stateSetter: () => ({}) })).toBeUndefined();
+    const { policy, normalize } = await loadPolicy(result.policyDir);
+    const r = await evaluateCarball({ env: 'carball-1v1', policy, opponent: 'random', episodes: 1, seed: 0, normalize, envOptions: { ...evaluationEnvOptions(meta), noTouchTimeoutSeconds: 1 } });
+    expect(r.episodes).toBe(1);
+    await expect(evaluateCarball({ env: 'carball-1v1', policy, opponent: 'random', episodes: 1, seed: 0, normalize })).rejects.toThrow(/the policy expects 113 observations, carball-1v1 gives 107/);
+    policy.dispose();
+  }, 120_000);
 
   it('evaluates a policy against the scripted ball chaser and reports touches and goals', async () => {
     const r = await evaluateCarball({ env: 'carball-1v1', policy: 'random', opponent: 'ball-chaser', episodes: 2, seed: 0, envOptions: { noTouchTimeoutSeconds: 3 } });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rewardlab } from './cli-helpers';
@@ -49,6 +49,20 @@ describe('rewardlab train / eval', () => {
     expect((ev.last as { returns: number[] }).returns).toHaveLength(3);
   }, 300_000);
 
+  it('--env-option sets carball options over the preset; the policy keeps them and eval observes through them', () => {
+    const out = join(tmp, 'carball');
+    const r = rewardlab('train', '--env', 'carball-1v1', '--opponent', 'random', '--steps', '64', '--num-envs', '1', '--set', 'numSteps=64', '--set', 'minibatchSize=64', '--set', 'epochs=1', '--hidden', '8', '--env-option', 'obsBuilder=advanced-local', '--env-option', 'noTouchTimeoutSeconds=2', '--out', out, '--json');
+    expect(r.code).toBe(0);
+    const policyDir = (r.last as { policyDir: string }).policyDir;
+    // the preset's kickoff-like/kickoff mixture stays, the preset's timeout is replaced
+    const meta = JSON.parse(readFileSync(join(policyDir, 'policy.json'), 'utf8')) as { obsSize: number; envOptions: Record<string, unknown> };
+    expect(meta.obsSize).toBe(113);
+    expect(meta.envOptions).toMatchObject({ obsBuilder: 'advanced-local', noTouchTimeoutSeconds: 2 });
+    const ev = rewardlab('eval', '--policy', policyDir, '--opponent', 'random', '--episodes', '1', '--json');
+    expect(ev.code).toBe(0);
+    expect(ev.last).toMatchObject({ env: 'carball-1v1', policy: { episodes: 1 }, random: { episodes: 1 } });
+  }, 300_000);
+
   it('evaluates a policy and refuses bad hyperparameters and backends with one-line errors', () => {
     const bad = rewardlab('train', '--env', 'CartPole-v1', '--set', 'learningRate=-1', '--json');
     expect(bad.code).toBe(1);
@@ -56,6 +70,9 @@ describe('rewardlab train / eval', () => {
     const backend = rewardlab('train', '--env', 'CartPole-v1', '--backend', 'tpu', '--json');
     expect(backend.code).toBe(1);
     expect(backend.stderr).toContain('expected auto, tensorflow, webgpu, wasm, cpu; got "tpu"');
+    const option = rewardlab('train', '--env', 'carball-1v1', '--env-option', 'noTouchTimeout=3', '--json');
+    expect(option.code).toBe(1);
+    expect((option.last as { error: { message: string } }).error.message).toMatch(/noTouchTimeout/);
     const missing = rewardlab('eval', '--policy', join(tmp, 'nothing'), '--json');
     expect(missing.code).toBe(1);
     expect((missing.last as { error: { message: string } }).error.message).toMatch(/policy\.json is missing/);

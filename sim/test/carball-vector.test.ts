@@ -169,6 +169,57 @@ describe('state setters', () => {
     env.close();
     await checkEnv(await createCarballEnv({ teamSize: 2, stateSetter: 'random' }), { steps: 20 });
   });
+
+  it('the ground setter puts the ball and every car on the floor, apart; kickoff-like moves cars off their spawns; a mixture draws its setters by weight', async () => {
+    const env = await createCarballEnv({ teamSize: 2, stateSetter: 'ground' });
+    for (let seed = 0; seed < 20; seed++) {
+      env.reset({ seed });
+      const s = env.getState();
+      expect(s.ball.pos[2]).toBeCloseTo(93.15, 2);
+      expect(s.ball.vel[2]).toBe(0);
+      for (const car of s.cars) {
+        expect(car.onGround).toBe(true);
+        expect(Math.hypot(car.pos[0] - s.ball.pos[0], car.pos[1] - s.ball.pos[1])).toBeGreaterThanOrEqual(500);
+      }
+    }
+    env.close();
+    // kickoff-like: the ball at rest in the centre, each car within 600 uu (x, y) and 0.5 rad of a kickoff spawn of its team
+    const like = await createCarballEnv({ teamSize: 2, stateSetter: 'kickoff-like' });
+    const spawns = [[-2048, -2560, Math.PI / 4], [2048, -2560, (3 * Math.PI) / 4], [-256, -3840, Math.PI / 2], [256, -3840, Math.PI / 2], [0, -4608, Math.PI / 2]];
+    const positions = new Set<string>();
+    for (let seed = 0; seed < 20; seed++) {
+      like.reset({ seed });
+      const s = like.getState();
+      expect(s.ball.pos).toEqual([0, 0, 93.15]);
+      for (const car of s.cars) {
+        const sign = car.team === 0 ? 1 : -1;
+        const yaw = 2 * Math.atan2(car.quat[2], car.quat[3]);
+        const near = spawns.some(([x, y, spawnYaw]) => {
+          const dYaw = Math.atan2(Math.sin(yaw - spawnYaw! - (car.team === 0 ? 0 : Math.PI)), Math.cos(yaw - spawnYaw! - (car.team === 0 ? 0 : Math.PI)));
+          return Math.abs(car.pos[0] - sign * x!) <= 600 && Math.abs(car.pos[1] - sign * y!) <= 600 && Math.abs(dYaw) <= 0.5 + 1e-9;
+        });
+        expect(near).toBe(true);
+        expect(Math.abs(car.pos[1])).toBeLessThanOrEqual(4800);
+        positions.add(car.pos.map((v) => v.toFixed(3)).join());
+      }
+    }
+    like.close();
+    expect(positions.size).toBe(80);
+    // kickoff : ground = 1 : 3, drawn per reset; a kickoff is the only setter that leaves the ball at the centre
+    const mixed = await createCarballEnv({ teamSize: 1, stateSetter: { mixture: [{ setter: 'kickoff', weight: 1 }, { setter: 'ground', weight: 3 }, { setter: 'random', weight: 0 }] } });
+    let kickoffs = 0;
+    mixed.reset({ seed: 3 });
+    for (let episode = 0; episode < 400; episode++) {
+      if (mixed.getState().ball.pos[0] === 0 && mixed.getState().ball.pos[1] === 0) kickoffs += 1;
+      mixed.reset();
+    }
+    mixed.close();
+    // binomial(400, 1/4): mean 100, sd 8.7
+    expect(kickoffs).toBeGreaterThan(100 - 4 * 8.7);
+    expect(kickoffs).toBeLessThan(100 + 4 * 8.7);
+    await expect(createCarballEnv({ teamSize: 1, stateSetter: { mixture: [{ setter: 'kickoff', weight: 0 }] } })).rejects.toThrow(/stateSetter/);
+    await expect(createCarballEnv({ teamSize: 1, stateSetter: { mixture: [{ setter: 'kickof', weight: 1 }] } })).rejects.toThrow(/stateSetter/);
+  });
 });
 
 describe('snapshots (exact resume)', () => {

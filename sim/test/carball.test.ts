@@ -381,6 +381,38 @@ describe('carball: observation mirroring', () => {
   });
 });
 
+describe('carball: the advanced-local observation', () => {
+  it('is AdvancedObs followed by the ball in the observing car\'s frame (forward, left, up)', async () => {
+    const plain = await carballEnv();
+    const local = await carballEnv({ obsBuilder: 'advanced-local' });
+    expect(local.observationSpace).toMatchObject({ shape: [113] });
+    plain.reset({ seed: 0 });
+    local.reset({ seed: 0 });
+    // Blue faces +y from (0, −1000); the ball is 500 uu to its right (+x), 1000 ahead, 300 up, rolling at −400 in x.
+    // Orange faces −y from (0, 1000).
+    const state: CarballState = {
+      tick: 0,
+      score: [0, 0],
+      ball: { pos: [500, 0, 317], vel: [-400, 0, 0], angVel: [0, 0, 0] },
+      cars: [carAt(0, 0, 0, -1000, Math.PI / 2, { vel: [0, 600, 0] }), carAt(1, 1, 0, 1000, -Math.PI / 2, { vel: [0, -600, 0] })],
+    };
+    plain.setState(state);
+    local.setState(state);
+    const [a] = plain.observe();
+    const [b] = local.observe();
+    expect(Array.from(b!.subarray(0, 107))).toEqual(Array.from(a!));
+    // left of a car facing +y is −x; relative velocity = ball − car = (−400, −600, 0)
+    const expected = [1000 / 2300, -500 / 2300, 300 / 2300, -600 / 2300, 400 / 2300, 0];
+    Array.from(b!.subarray(107)).forEach((x, i) => expect(x).toBeCloseTo(expected[i]!, 5));
+    // orange: the ball at (500, 0) is 1000 ahead and 500 to its left, its velocity (−400, 600) relative: forward −600, left −400
+    const orange = local.observe()[1]!;
+    const expectedOrange = [1000 / 2300, 500 / 2300, 300 / 2300, -600 / 2300, -400 / 2300, 0];
+    Array.from(orange.subarray(107)).forEach((x, i) => expect(x).toBeCloseTo(expectedOrange[i]!, 5));
+    plain.close();
+    local.close();
+  });
+});
+
 describe('carball: setState validation', () => {
   const good = (): CarballState => quietState({ x: 0, y: 0, yaw: 0 });
   const cases: [string, (s: CarballState) => unknown, RegExp][] = [

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { BACKEND_NAMES, benchTrain, evaluate, evaluateCarball, loadPolicy, parseWorkerUrls, selectBackend, train, type BackendPreference, type IterationMetrics, type TrainBenchResult, type TrainResult, type EvalResult, type PpoConfigInput, type CarballOpponent } from '@rewardlab/agents';
+import { BACKEND_NAMES, benchTrain, evaluate, evaluateCarball, evaluationEnvOptions, loadPolicy, parseWorkerUrls, selectBackend, train, type BackendPreference, type IterationMetrics, type TrainBenchResult, type TrainResult, type EvalResult, type PpoConfigInput, type CarballOpponent, type CarballEvalResult } from '@rewardlab/agents';
 import { CliError, emitResult } from './output';
 import { nonNegativeInt, positiveInt } from './parse';
 import { progressBar } from './progress';
@@ -15,7 +15,7 @@ function sizes(value: string): number[] {
   return parts;
 }
 
-/** `--set key=value` (repeatable): a PPO hyperparameter, JSON-parsed when it parses (numbers, booleans, arrays). */
+/** `--set key=value` / `--env-option key=value` (repeatable): JSON-parsed when it parses (numbers, booleans, arrays, objects). */
 function setting(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
   const eq = value.indexOf('=');
   if (eq <= 0) throw new InvalidArgumentError(`expected key=value, got "${value}"`);
@@ -50,6 +50,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--hidden <sizes>', 'hidden layer widths, e.g. 64,64', sizes)
     .option('--lr <rate>', 'learning rate', (v) => Number(v))
     .option('--set <key=value>', 'any PPO hyperparameter (repeatable), e.g. --set gamma=0.995 --set entCoef=0.01', setting, {})
+    .option('--env-option <key=value>', "an env option (repeatable), over the preset's, e.g. --env-option obsBuilder=advanced --env-option noTouchTimeoutSeconds=45", setting, {})
     .option('--checkpoint-every <iterations>', 'save a checkpoint every N iterations', nonNegativeInt, 0)
     .option('--resume <dir>', 'continue from a checkpoint directory')
     .option('--no-preset', "ignore RL Zoo's tuned hyperparameters for the env")
@@ -60,7 +61,7 @@ export function registerTrainCommands(program: Command): void {
       return v as CarballOpponent;
     })
     .option('--json', 'print the result as one JSON object on the last stdout line')
-    .action(async (opts: { env?: string; envModule?: string; algo: string; reward?: string; steps?: number; seed: number; numEnvs?: number; backend: BackendPreference; out?: string; hidden?: number[]; lr?: number; set: Record<string, unknown>; checkpointEvery: number; resume?: string; preset: boolean; rescaleActions?: boolean; workers?: string[]; opponent?: CarballOpponent; json?: boolean }) => {
+    .action(async (opts: { env?: string; envModule?: string; algo: string; reward?: string; steps?: number; seed: number; numEnvs?: number; backend: BackendPreference; out?: string; hidden?: number[]; lr?: number; set: Record<string, unknown>; envOption: Record<string, unknown>; checkpointEvery: number; resume?: string; preset: boolean; rescaleActions?: boolean; workers?: string[]; opponent?: CarballOpponent; json?: boolean }) => {
       const ppo: PpoConfigInput = { ...(opts.set as PpoConfigInput), ...(opts.hidden ? { hiddenSizes: opts.hidden } : {}), ...(opts.lr !== undefined ? { learningRate: opts.lr } : {}) };
       let bar: ReturnType<typeof progressBar> | null = null;
       const result = await train({
@@ -80,6 +81,7 @@ export function registerTrainCommands(program: Command): void {
         ...(opts.workers ? { workers: opts.workers } : {}),
         ...(opts.opponent ? { opponent: opts.opponent } : {}),
         ...(opts.reward ? { reward: opts.reward } : {}),
+        ...(Object.keys(opts.envOption).length ? { envOptions: opts.envOption } : {}),
         onStart: (info) => {
           process.stderr.write(`rewardlab: training ${info.env} for ${info.totalSteps} steps on ${info.backend} (${info.numEnvs} envs), run directory ${info.runDir}\n`);
           bar = progressBar('train', info.totalSteps);
@@ -113,9 +115,14 @@ export function registerTrainCommands(program: Command): void {
         const { policy, meta, normalize } = await loadPolicy(opts.policy);
         const env = opts.env ?? meta.envId;
         if (!env.startsWith('carball')) throw new CliError(`--opponent is for carball envs; the policy was trained on ${meta.envId}`);
-        const trained = await evaluateCarball({ env, policy, opponent: opts.opponent, episodes: opts.episodes, seed: opts.seed, normalize, stochastic: Boolean(opts.stochastic) });
-        const random = await evaluateCarball({ env, policy: 'random', opponent: opts.opponent, episodes: opts.episodes, seed: opts.seed });
-        policy.dispose();
+        const envOptions = evaluationEnvOptions(meta);
+        let trained: CarballEvalResult;
+        try {
+          trained = await evaluateCarball({ env, policy, opponent: opts.opponent, episodes: opts.episodes, seed: opts.seed, normalize, stochastic: Boolean(opts.stochastic), envOptions });
+        } finally {
+          policy.dispose();
+        }
+        const random = await evaluateCarball({ env, policy: 'random', opponent: opts.opponent, episodes: opts.episodes, seed: opts.seed, envOptions });
         const result = { env, opponent: opts.opponent, policy: trained, random, touchRatio: random.touchesPerEpisode > 0 ? trained.touchesPerEpisode / random.touchesPerEpisode : null };
         emitResult(result, opts, (r: typeof result) => `${r.env} vs ${r.opponent}: ${r.policy.touchesPerEpisode.toFixed(2)} touches/episode (random ${r.random.touchesPerEpisode.toFixed(2)}), ball velocity to goal ${r.policy.meanBallVelocityToGoal.toFixed(1)} uu/s (random ${r.random.meanBallVelocityToGoal.toFixed(1)}), W/D/L ${r.policy.wins}/${r.policy.draws}/${r.policy.losses}`);
         return;

@@ -17,7 +17,7 @@ import { parseOptions, z } from '../../options';
 import { Rng } from '../../rng';
 import { box, FLOAT32_MAX, type Space, type SpaceValue } from '../../spaces';
 import { actionSpaceOf, CARBALL_ACTION_PARSERS, parseAction, type CarballActionParser } from './actions';
-import { advancedObsSize, writeAdvancedObs } from './obs';
+import { advancedObsSize, CARBALL_OBS_BUILDERS, writeCarballObs, type CarballObsBuilder } from './obs';
 import type { Rapier } from './rapier';
 import { CARBALL, CARBALL_EVENT_NAMES, type CarballEvents, type CarballState } from './state';
 import { validateCarballState } from './validate';
@@ -25,10 +25,36 @@ import { CarballWorld, DEFAULT_SOLVER_ITERATIONS, EV, NUM_CONTROLS, NUM_EVENTS, 
 
 /** Builds the state of a reset: from the env's RNG, for the match's team size. */
 export type CarballStateSetterFn = (rng: Rng, teamSize: number) => CarballState;
-/** `kickoff` (default), `random`, a fixed state, or a function returning one (custom). */
-export type CarballStateSetter = 'kickoff' | 'random' | CarballState | CarballStateSetterFn;
+export const CARBALL_NAMED_SETTERS = ['kickoff', 'kickoff-like', 'random', 'ground'] as const;
+export type CarballNamedSetter = (typeof CARBALL_NAMED_SETTERS)[number];
+/**
+ * A weighted choice among named setters at every reset (RLGym's WeightedSampleSetter), e.g.
+ * `{ mixture: [{ setter: 'kickoff', weight: 1 }, { setter: 'ground', weight: 1 }] }`.
+ */
+export interface CarballSetterMixture {
+  mixture: { setter: CarballNamedSetter; weight: number }[];
+}
+/**
+ * `kickoff` (default), `kickoff-like` (each car moved and turned from its kickoff spawn), `random` (ball
+ * and cars anywhere, the ball possibly in the air), `ground` (ball and cars anywhere on the floor), a
+ * mixture of these, a fixed state, or a function returning one.
+ */
+export type CarballStateSetter = CarballNamedSetter | CarballSetterMixture | CarballState | CarballStateSetterFn;
 
-const stateSetterSchema = z.union([z.enum(['kickoff', 'random']), z.custom<CarballStateSetterFn>((v) => typeof v === 'function', 'expected a function'), z.custom<CarballState>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected a carball state object')]);
+const mixtureSchema = z
+  .object({
+    mixture: z
+      .array(z.object({ setter: z.enum(CARBALL_NAMED_SETTERS), weight: z.number().finite().nonnegative() }).strict())
+      .min(1)
+      .refine((m) => m.some((e) => e.weight > 0), 'needs a positive weight'),
+  })
+  .strict();
+const stateSetterSchema = z.union([
+  z.enum(CARBALL_NAMED_SETTERS),
+  z.custom<CarballStateSetterFn>((v) => typeof v === 'function', 'expected a function'),
+  mixtureSchema,
+  z.custom<CarballState>((v) => typeof v === 'object' && v !== null && !Array.isArray(v) && !('mixture' in v), 'expected a carball state object'),
+]);
 
 export const carballOptionsSchema = z
   .object({
@@ -43,6 +69,8 @@ export const carballOptionsSchema = z
     /** End the episode on a goal (true) or restart from a kickoff and play on (false). */
     terminateOnGoal: z.boolean().default(true),
     stateSetter: stateSetterSchema.default('kickoff'),
+    /** `advanced` (RLGym's AdvancedObs) or `advanced-local` (plus the ball in the car's own frame; obs.ts). */
+    obsBuilder: z.enum(CARBALL_OBS_BUILDERS).default('advanced'),
     /** Rapier solver iterations per tick (Rapier's default is 4; see DEFAULT_SOLVER_ITERATIONS). */
     solverIterations: z.number().int().min(1).max(16).default(DEFAULT_SOLVER_ITERATIONS),
     /** Which Rapier build to load (the factory loads it; see rapier.ts). */
@@ -69,24 +97,43 @@ export function carballAgentNames(teamSize: number): string[] {
   return [...Array.from({ length: teamSize }, (_, i) => `blue-${i}`), ...Array.from({ length: teamSize }, (_, i) => `orange-${i}`)];
 }
 
-export function carballObservationSpace(teamSize: number): Space {
-  return box([advancedObsSize(teamSize)], -FLOAT32_MAX, FLOAT32_MAX);
+export function carballObservationSpace(teamSize: number, builder: CarballObsBuilder = 'advanced'): Space {
+  return box([advancedObsSize(teamSize, builder)], -FLOAT32_MAX, FLOAT32_MAX);
+}
+
+export function isMixture(setter: CarballStateSetter): setter is CarballSetterMixture {
+  return typeof setter === 'object' && 'mixture' in setter;
+}
+
+/** One draw of a mixture's setter, in proportion to the weights. */
+function pickSetter(m: CarballSetterMixture, rng: Rng): CarballNamedSetter {
+  const total = m.mixture.reduce((s, e) => s + e.weight, 0);
+  let x = rng.uniform(0, total);
+  for (const e of m.mixture) {
+    if (e.weight > 0 && x < e.weight) return e.setter;
+    x -= e.weight;
+  }
+  return m.mixture.filter((e) => e.weight > 0).at(-1)!.setter;
 }
 
 /** Applies a state setter to arena `a` of a world (validating custom states). */
 export function applyStateSetter(envId: string, world: CarballWorld, a: number, setter: CarballStateSetter, rng: Rng): void {
   world.rngs[a] = rng;
   world.resetArena(a);
-  if (setter === 'kickoff') {
-    world.kickoff(a);
+  if (setter === 'kickoff' || setter === 'kickoff-like') {
+    if (setter === 'kickoff') world.kickoff(a);
+    else world.kickoffLike(a);
     world.tick[a] = 0;
     world.score[2 * a] = 0;
     world.score[2 * a + 1] = 0;
-  } else if (setter === 'random') {
-    world.randomize(a);
+  } else if (setter === 'random' || setter === 'ground') {
+    if (setter === 'random') world.randomize(a);
+    else world.randomizeGround(a);
     world.tick[a] = 0;
     world.score[2 * a] = 0;
     world.score[2 * a + 1] = 0;
+  } else if (isMixture(setter)) {
+    applyStateSetter(envId, world, a, pickSetter(setter, rng), rng);
   } else {
     const state = typeof setter === 'function' ? setter(rng, world.teamSize) : setter;
     world.setState(a, validateCarballState(envId, state, world.teamSize));
@@ -131,15 +178,15 @@ export class CarballEnv implements MultiAgentEnv {
     this.teamSize = this.options.teamSize;
     this.parser = this.options.actionParser;
     this.agents = carballAgentNames(this.teamSize);
-    this.observationSpace = carballObservationSpace(this.teamSize);
+    this.observationSpace = carballObservationSpace(this.teamSize, this.options.obsBuilder);
     this.actionSpace = actionSpaceOf(this.parser);
-    this.obsSize = advancedObsSize(this.teamSize);
+    this.obsSize = advancedObsSize(this.teamSize, this.options.obsBuilder);
     this.metadata = {
       secondsPerStep: this.options.actionRepeat / CARBALL.ticksPerSecond,
       description: `Car soccer ${this.teamSize}v${this.teamSize} on Rapier (Rocket League units, RLGym observations and actions).`,
     };
     const setter = this.options.stateSetter;
-    if (typeof setter === 'object') validateCarballState(this.id, setter, this.teamSize);
+    if (typeof setter === 'object' && !isMixture(setter)) validateCarballState(this.id, setter, this.teamSize);
     this.world = new CarballWorld(rapier, { numArenas: 1, teamSize: this.teamSize, solverIterations: this.options.solverIterations });
     this.prevControls = new Float32Array(NUM_CONTROLS * this.world.numCars);
   }
@@ -221,7 +268,7 @@ export class CarballEnv implements MultiAgentEnv {
   observe(): Float32Array[] {
     return this.agents.map((_, c) => {
       const out = new Float32Array(this.obsSize);
-      writeAdvancedObs(this.world, 0, c, this.prevControls, NUM_CONTROLS * c, out, 0);
+      writeCarballObs(this.options.obsBuilder, this.world, 0, c, this.prevControls, NUM_CONTROLS * c, out, 0);
       return out;
     });
   }

@@ -14,8 +14,43 @@ const CAR_BLOCK = 25;
 const OTHER_BLOCK = CAR_BLOCK + 6;
 const NUM_PADS = BOOST_PADS.length;
 
-export function advancedObsSize(teamSize: number): number {
-  return 9 + NUM_CONTROLS + NUM_PADS + CAR_BLOCK + OTHER_BLOCK * (2 * teamSize - 1);
+/**
+ * `advanced`: RLGym's AdvancedObs. `advanced-local`: the same, then the ball's position and velocity
+ * relative to the observing car in that car's own frame (forward, left, up; ÷ 2300): 6 more floats. In
+ * AdvancedObs the ball's offset is in field axes, so turning toward the ball is a product of it and the
+ * car's forward axis that a small MLP learns slowly; in the car's frame it is one input's sign.
+ */
+export const CARBALL_OBS_BUILDERS = ['advanced', 'advanced-local'] as const;
+export type CarballObsBuilder = (typeof CARBALL_OBS_BUILDERS)[number];
+const LOCAL_BLOCK = 6;
+
+export function advancedObsSize(teamSize: number, builder: CarballObsBuilder = 'advanced'): number {
+  return 9 + NUM_CONTROLS + NUM_PADS + CAR_BLOCK + OTHER_BLOCK * (2 * teamSize - 1) + (builder === 'advanced-local' ? LOCAL_BLOCK : 0);
+}
+
+/** Writes the observation of car `c` of arena `a` by `builder` (see writeAdvancedObs). */
+export function writeCarballObs(builder: CarballObsBuilder, w: CarballWorld, a: number, c: number, prevAction: Float32Array, prevOffset: number, out: Float32Array, offset: number): void {
+  writeAdvancedObs(w, a, c, prevAction, prevOffset, out, offset);
+  if (builder === 'advanced-local') writeLocalBall(w, a, a * w.numCars + c, out, offset + advancedObsSize(w.teamSize));
+}
+
+/** The ball relative to car g in the car's frame: position then velocity along its forward, left and up axes. */
+function writeLocalBall(w: CarballWorld, a: number, g: number, out: Float32Array, o: number): void {
+  const q = w.carQuat;
+  const qx = q[4 * g]!, qy = q[4 * g + 1]!, qz = q[4 * g + 2]!, qw = q[4 * g + 3]!;
+  // the columns of the car's rotation matrix: forward (local x), left (local y), up (local z)
+  const fx = 1 - 2 * (qy * qy + qz * qz), fy = 2 * (qx * qy + qw * qz), fz = 2 * (qx * qz - qw * qy);
+  const lx = 2 * (qx * qy - qw * qz), ly = 1 - 2 * (qx * qx + qz * qz), lz = 2 * (qy * qz + qw * qx);
+  const ux = 2 * (qx * qz + qw * qy), uy = 2 * (qy * qz - qw * qx), uz = 1 - 2 * (qx * qx + qy * qy);
+  const b = 3 * a;
+  const dx = w.ballPos[b]! - w.carPos[3 * g]!, dy = w.ballPos[b + 1]! - w.carPos[3 * g + 1]!, dz = w.ballPos[b + 2]! - w.carPos[3 * g + 2]!;
+  const vx = w.ballVel[b]! - w.carVel[3 * g]!, vy = w.ballVel[b + 1]! - w.carVel[3 * g + 1]!, vz = w.ballVel[b + 2]! - w.carVel[3 * g + 2]!;
+  out[o] = (dx * fx + dy * fy + dz * fz) / POS_STD;
+  out[o + 1] = (dx * lx + dy * ly + dz * lz) / POS_STD;
+  out[o + 2] = (dx * ux + dy * uy + dz * uz) / POS_STD;
+  out[o + 3] = (vx * fx + vy * fy + vz * fz) / POS_STD;
+  out[o + 4] = (vx * lx + vy * ly + vz * lz) / POS_STD;
+  out[o + 5] = (vx * ux + vy * uy + vz * uz) / POS_STD;
 }
 
 /**

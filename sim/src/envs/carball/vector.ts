@@ -16,8 +16,8 @@ import { assertSeed, Rng } from '../../rng';
 import { actionLength, whyNotContained, type Space } from '../../spaces';
 import type { AutoresetMode, VecEnvLike, VecInfo, VecStepResult } from '../../vector';
 import { actionSpaceOf, parseFlatAction, type CarballActionParser } from './actions';
-import { afterTick, applyStateSetter, carballEnvId, carballResetOptionsSchema, carballObservationSpace, carballOptionsSchema, goalReward, type CarballOptions, type CarballStateSetter, type ParsedCarballOptions } from './env';
-import { advancedObsSize, writeAdvancedObs } from './obs';
+import { afterTick, applyStateSetter, isMixture, carballEnvId, carballResetOptionsSchema, carballObservationSpace, carballOptionsSchema, goalReward, type CarballOptions, type CarballStateSetter, type ParsedCarballOptions } from './env';
+import { advancedObsSize, writeCarballObs } from './obs';
 import { loadRapier, type Rapier, type RapierFlavor } from './rapier';
 import { CARBALL_EVENT_NAMES, type CarballEvents, type CarballState } from './state';
 import { validateCarballState } from './validate';
@@ -74,15 +74,15 @@ export class CarballVecEnv implements VecEnvLike {
     this.envId = carballEnvId(teamSize);
     if (!Number.isInteger(numEnvs) || numEnvs < 1) throw new RangeError(`${this.envId} CarballVecEnv: numEnvs must be a positive integer, got ${numEnvs}`);
     this.options = parseOptions(this.envId, 'option', carballOptionsSchema, envOptions);
-    if (typeof this.options.stateSetter === 'object') validateCarballState(this.envId, this.options.stateSetter, this.options.teamSize);
+    if (typeof this.options.stateSetter === 'object' && !isMixture(this.options.stateSetter)) validateCarballState(this.envId, this.options.stateSetter, this.options.teamSize);
     this.numEnvs = numEnvs;
     this.world = new CarballWorld(rapier, { numArenas: numEnvs, teamSize: this.options.teamSize, solverIterations: this.options.solverIterations });
     this.numAgents = this.world.numCars;
     this.numSlots = numEnvs * this.numAgents;
     this.parser = this.options.actionParser;
-    this.singleObservationSpace = carballObservationSpace(this.options.teamSize);
+    this.singleObservationSpace = carballObservationSpace(this.options.teamSize, this.options.obsBuilder);
     this.singleActionSpace = actionSpaceOf(this.parser);
-    this.obsSize = advancedObsSize(this.options.teamSize);
+    this.obsSize = advancedObsSize(this.options.teamSize, this.options.obsBuilder);
     this.actionSize = actionLength(this.singleActionSpace);
     this.autoresetMode = autoreset ?? 'next-step';
     this.obs = new Float32Array(this.numSlots * this.obsSize);
@@ -198,7 +198,7 @@ export class CarballVecEnv implements VecEnvLike {
         this.truncated[s] = end === 2 ? 1 : 0;
         this.episodeReturn[s]! += r;
         this.episodeLength[s]! += 1;
-        writeAdvancedObs(w, i, a, this.prevControls, NUM_CONTROLS * s, this.obs, s * this.obsSize);
+        writeCarballObs(this.options.obsBuilder, w, i, a, this.prevControls, NUM_CONTROLS * s, this.obs, s * this.obsSize);
         const ev = envInfo.agents[a]!.events as unknown as Record<string, number>;
         const base = NUM_EVENTS * s;
         for (let e = 0; e < NUM_EVENTS; e++) ev[CARBALL_EVENT_NAMES[e]!] = w.events[base + e]!;
@@ -266,7 +266,7 @@ export class CarballVecEnv implements VecEnvLike {
     this.prevControls.fill(0, i * n * NUM_CONTROLS, (i + 1) * n * NUM_CONTROLS);
     for (let a = 0; a < n; a++) {
       const s = i * n + a;
-      writeAdvancedObs(this.world, i, a, this.prevControls, NUM_CONTROLS * s, this.obs, s * this.obsSize);
+      writeCarballObs(this.options.obsBuilder, this.world, i, a, this.prevControls, NUM_CONTROLS * s, this.obs, s * this.obsSize);
     }
     const envInfo = this.envInfos[i]!;
     for (const agent of envInfo.agents) for (const k of CARBALL_EVENT_NAMES) agent.events[k] = 0;

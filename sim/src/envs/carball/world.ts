@@ -471,6 +471,24 @@ export class CarballWorld {
     }
   }
 
+  /**
+   * A kickoff-like state (rlgym-tools' KickoffLikeSetter in spirit): the kickoff layout with the ball at
+   * rest in the centre, each car moved up to 600 uu along x and y from its spawn and turned by up to
+   * 0.5 rad, so that reaching the ball takes steering rather than a memorised straight line.
+   */
+  kickoffLike(a: number): void {
+    this.kickoff(a);
+    const rng = this.rngs[a]!;
+    for (let c = 0; c < this.numCars; c++) {
+      const g = a * this.numCars + c;
+      const x = this.carPos[3 * g]! + rng.uniform(-600, 600);
+      // kept in front of the goal lines (the back spawns are 512 uu from them)
+      const y = Math.max(-4800, Math.min(4800, this.carPos[3 * g + 1]! + rng.uniform(-600, 600)));
+      const yaw = 2 * Math.atan2(this.carQuat[4 * g + 2]!, this.carQuat[4 * g + 3]!) + rng.uniform(-0.5, 0.5);
+      this.spawnCar(g, x, y, yaw);
+    }
+  }
+
   /** A random state (RLGym's RandomState in spirit): ball and cars anywhere on the field, moving. */
   randomize(a: number): void {
     const rng = this.rngs[a]!;
@@ -481,6 +499,35 @@ export class CarballWorld {
       const yaw = u(-Math.PI, Math.PI);
       const speed = u(0, 1500);
       this.placeCar(g, [u(-3500, 3500), u(-4200, 4200), CARBALL.car.restHeight], [speed * Math.cos(yaw), speed * Math.sin(yaw), 0], [0, 0, 0], yawQuat(yaw));
+      this.carBoost[g] = u(0, 100);
+      this.setDemolished(g, false);
+      this.refreshCarFlags(g);
+    }
+  }
+
+  /**
+   * A random ground state: the ball resting or rolling on the floor and every car on its wheels, each
+   * anywhere on the field with any heading and speed (the ball within reach of a grounded car, unlike
+   * `randomize`'s, which may be in the air).
+   */
+  randomizeGround(a: number): void {
+    const rng = this.rngs[a]!;
+    const u = (lo: number, hi: number): number => rng.uniform(lo, hi);
+    const bx = u(-3000, 3000);
+    const by = u(-4000, 4000);
+    this.placeBall(a, bx, by, CARBALL.ball.restHeight, u(-500, 500), u(-500, 500), 0, 0, 0, 0);
+    for (let c = 0; c < this.numCars; c++) {
+      const g = a * this.numCars + c;
+      let x = 0;
+      let y = 0;
+      // Not on top of the ball: at least 500 uu between their centres (a car's half-length plus the ball's radius).
+      do {
+        x = u(-3500, 3500);
+        y = u(-4200, 4200);
+      } while (Math.hypot(x - bx, y - by) < 500);
+      const yaw = u(-Math.PI, Math.PI);
+      const speed = u(0, 1500);
+      this.placeCar(g, [x, y, CARBALL.car.restHeight], [speed * Math.cos(yaw), speed * Math.sin(yaw), 0], [0, 0, 0], yawQuat(yaw));
       this.carBoost[g] = u(0, 100);
       this.setDemolished(g, false);
       this.refreshCarFlags(g);
