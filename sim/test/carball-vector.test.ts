@@ -170,7 +170,7 @@ describe('state setters', () => {
     await checkEnv(await createCarballEnv({ teamSize: 2, stateSetter: 'random' }), { steps: 20 });
   });
 
-  it('the ground setter puts the ball and every car on the floor, apart; kickoff-like moves cars off their spawns; a mixture draws its setters by weight', async () => {
+  it('the ground setter puts the ball and every car on the floor, apart; kickoff-like moves cars off their spawns; shot puts a car behind the ball; a mixture draws its setters by weight', async () => {
     const env = await createCarballEnv({ teamSize: 2, stateSetter: 'ground' });
     for (let seed = 0; seed < 20; seed++) {
       env.reset({ seed });
@@ -205,6 +205,27 @@ describe('state setters', () => {
     }
     like.close();
     expect(positions.size).toBe(80);
+    // shot: the ball at rest; the first car of a random team within 3000 uu behind it, facing it (±0.4 rad)
+    const shot = await createCarballEnv({ teamSize: 2, stateSetter: 'shot' });
+    const attackers = new Set<number>();
+    for (let seed = 0; seed < 30; seed++) {
+      shot.reset({ seed });
+      const s = shot.getState();
+      expect(s.ball.vel).toEqual([0, 0, 0]);
+      const shooters = [s.cars[0]!, s.cars[2]!].filter((car) => {
+        const yaw = 2 * Math.atan2(car.quat[2], car.quat[3]);
+        const toBall = Math.atan2(s.ball.pos[1] - car.pos[1], s.ball.pos[0] - car.pos[0]);
+        const off = Math.abs(Math.atan2(Math.sin(yaw - toBall), Math.cos(yaw - toBall)));
+        const dist = Math.hypot(s.ball.pos[0] - car.pos[0], s.ball.pos[1] - car.pos[1]);
+        // behind: farther than the ball from the goal the car's team attacks (team 0 attacks +y)
+        const goalY = car.team === 0 ? 5120 : -5120;
+        return off <= 0.4 + 1e-9 && dist <= 3000 && Math.hypot(car.pos[0], goalY - car.pos[1]) > Math.hypot(s.ball.pos[0], goalY - s.ball.pos[1]);
+      });
+      expect(shooters.length).toBeGreaterThanOrEqual(1);
+      for (const t of shooters) attackers.add(t.team);
+    }
+    shot.close();
+    expect([...attackers].sort()).toEqual([0, 1]);
     // kickoff : ground = 1 : 3, drawn per reset; a kickoff is the only setter that leaves the ball at the centre
     const mixed = await createCarballEnv({ teamSize: 1, stateSetter: { mixture: [{ setter: 'kickoff', weight: 1 }, { setter: 'ground', weight: 3 }, { setter: 'random', weight: 0 }] } });
     let kickoffs = 0;

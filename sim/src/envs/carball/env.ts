@@ -25,7 +25,7 @@ import { CarballWorld, DEFAULT_SOLVER_ITERATIONS, EV, NUM_CONTROLS, NUM_EVENTS, 
 
 /** Builds the state of a reset: from the env's RNG, for the match's team size. */
 export type CarballStateSetterFn = (rng: Rng, teamSize: number) => CarballState;
-export const CARBALL_NAMED_SETTERS = ['kickoff', 'kickoff-like', 'random', 'ground'] as const;
+export const CARBALL_NAMED_SETTERS = ['kickoff', 'kickoff-like', 'shot', 'random', 'ground'] as const;
 export type CarballNamedSetter = (typeof CARBALL_NAMED_SETTERS)[number];
 /**
  * A weighted choice among named setters at every reset (RLGym's WeightedSampleSetter), e.g.
@@ -35,7 +35,8 @@ export interface CarballSetterMixture {
   mixture: { setter: CarballNamedSetter; weight: number }[];
 }
 /**
- * `kickoff` (default), `kickoff-like` (each car moved and turned from its kickoff spawn), `random` (ball
+ * `kickoff` (default), `kickoff-like` (each car moved and turned from its kickoff spawn), `shot` (a car
+ * of either team behind the ball on the line from the goal it attacks), `random` (ball
  * and cars anywhere, the ball possibly in the air), `ground` (ball and cars anywhere on the floor), a
  * mixture of these, a fixed state, or a function returning one.
  */
@@ -126,9 +127,10 @@ export function applyStateSetter(envId: string, world: CarballWorld, a: number, 
     world.tick[a] = 0;
     world.score[2 * a] = 0;
     world.score[2 * a + 1] = 0;
-  } else if (setter === 'random' || setter === 'ground') {
+  } else if (setter === 'random' || setter === 'ground' || setter === 'shot') {
     if (setter === 'random') world.randomize(a);
-    else world.randomizeGround(a);
+    else if (setter === 'ground') world.randomizeGround(a);
+    else world.shot(a);
     world.tick[a] = 0;
     world.score[2 * a] = 0;
     world.score[2 * a + 1] = 0;

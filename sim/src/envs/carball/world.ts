@@ -489,6 +489,51 @@ export class CarballWorld {
     }
   }
 
+  /**
+   * A shot on goal: the ball at rest in the attacking half or just short of it, one car of a team drawn
+   * at random 600–3000 uu behind the ball on the line from its target goal (±0.6 rad) and facing the
+   * ball (±0.4 rad), every other car anywhere on the floor. Goals, the events that pay most in
+   * Lucy-SKG's reward, come within reach of a policy that drives into the ball.
+   */
+  shot(a: number): void {
+    const rng = this.rngs[a]!;
+    const u = (lo: number, hi: number): number => rng.uniform(lo, hi);
+    const team = rng.integer(2);
+    // drawn in the attacking team's frame (attacking +y), then turned 180° about z for team 1
+    const m = team === 0 ? 1 : -1;
+    const bx = u(-2500, 2500);
+    const by = u(-1000, 3500);
+    const toGoal = Math.atan2(GOAL_LINE_Y - by, 0 - bx);
+    const back = toGoal + Math.PI + u(-0.6, 0.6);
+    const d = u(600, 3000);
+    const cx = Math.max(-3800, Math.min(3800, bx + d * Math.cos(back)));
+    const cy = Math.max(-4800, Math.min(4800, by + d * Math.sin(back)));
+    const yaw = Math.atan2(by - cy, bx - cx) + u(-0.4, 0.4);
+    const speed = u(0, 1000);
+    this.placeBall(a, m * bx, m * by, CARBALL.ball.restHeight, 0, 0, 0, 0, 0, 0);
+    const shooter = a * this.numCars + team * this.teamSize;
+    const worldYaw = team === 0 ? yaw : yaw + Math.PI;
+    this.placeCar(shooter, [m * cx, m * cy, CARBALL.car.restHeight], [speed * Math.cos(worldYaw), speed * Math.sin(worldYaw), 0], [0, 0, 0], yawQuat(worldYaw));
+    this.carBoost[shooter] = u(0, 100);
+    this.setDemolished(shooter, false);
+    this.refreshCarFlags(shooter);
+    for (let c = 0; c < this.numCars; c++) {
+      const g = a * this.numCars + c;
+      if (g === shooter) continue;
+      let x = 0;
+      let y = 0;
+      do {
+        x = u(-3500, 3500);
+        y = u(-4200, 4200);
+      } while (Math.hypot(x - m * bx, y - m * by) < 500 || Math.hypot(x - m * cx, y - m * cy) < 300);
+      const carYaw = u(-Math.PI, Math.PI);
+      this.placeCar(g, [x, y, CARBALL.car.restHeight], [0, 0, 0], [0, 0, 0], yawQuat(carYaw));
+      this.carBoost[g] = u(0, 100);
+      this.setDemolished(g, false);
+      this.refreshCarFlags(g);
+    }
+  }
+
   /** A random state (RLGym's RandomState in spirit): ball and cars anywhere on the field, moving. */
   randomize(a: number): void {
     const rng = this.rngs[a]!;
