@@ -54,7 +54,7 @@ describe('rewardlab train / eval', () => {
     const r = rewardlab('train', '--env', 'carball-1v1', '--opponent', 'random', '--steps', '64', '--num-envs', '1', '--set', 'numSteps=64', '--set', 'minibatchSize=64', '--set', 'epochs=1', '--hidden', '8', '--env-option', 'obsBuilder=advanced-local', '--env-option', 'noTouchTimeoutSeconds=2', '--out', out, '--json');
     expect(r.code).toBe(0);
     const policyDir = (r.last as { policyDir: string }).policyDir;
-    // the preset's kickoff-like/kickoff mixture stays, the preset's timeout is replaced
+    // given options are merged over the preset's: its 10 s no-touch timeout is replaced
     const meta = JSON.parse(readFileSync(join(policyDir, 'policy.json'), 'utf8')) as { obsSize: number; envOptions: Record<string, unknown> };
     expect(meta.obsSize).toBe(113);
     expect(meta.envOptions).toMatchObject({ obsBuilder: 'advanced-local', noTouchTimeoutSeconds: 2 });
