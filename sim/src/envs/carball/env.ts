@@ -106,6 +106,14 @@ export function isMixture(setter: CarballStateSetter): setter is CarballSetterMi
   return typeof setter === 'object' && 'mixture' in setter;
 }
 
+const NAMED_SETTERS: Record<CarballNamedSetter, (world: CarballWorld, a: number) => void> = {
+  kickoff: (w, a) => w.kickoff(a),
+  'kickoff-like': (w, a) => w.kickoffLike(a),
+  shot: (w, a) => w.shot(a),
+  random: (w, a) => w.randomize(a),
+  ground: (w, a) => w.randomizeGround(a),
+};
+
 /** One draw of a mixture's setter, in proportion to the weights. */
 function pickSetter(m: CarballSetterMixture, rng: Rng): CarballNamedSetter {
   const total = m.mixture.reduce((s, e) => s + e.weight, 0);
@@ -121,16 +129,8 @@ function pickSetter(m: CarballSetterMixture, rng: Rng): CarballNamedSetter {
 export function applyStateSetter(envId: string, world: CarballWorld, a: number, setter: CarballStateSetter, rng: Rng): void {
   world.rngs[a] = rng;
   world.resetArena(a);
-  if (setter === 'kickoff' || setter === 'kickoff-like') {
-    if (setter === 'kickoff') world.kickoff(a);
-    else world.kickoffLike(a);
-    world.tick[a] = 0;
-    world.score[2 * a] = 0;
-    world.score[2 * a + 1] = 0;
-  } else if (setter === 'random' || setter === 'ground' || setter === 'shot') {
-    if (setter === 'random') world.randomize(a);
-    else if (setter === 'ground') world.randomizeGround(a);
-    else world.shot(a);
+  if (typeof setter === 'string') {
+    NAMED_SETTERS[setter](world, a);
     world.tick[a] = 0;
     world.score[2 * a] = 0;
     world.score[2 * a + 1] = 0;
