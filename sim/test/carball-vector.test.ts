@@ -239,7 +239,7 @@ describe('state setters', () => {
     expect(kickoffs).toBeGreaterThan(100 - 4 * 8.7);
     expect(kickoffs).toBeLessThan(100 + 4 * 8.7);
     await expect(createCarballEnv({ teamSize: 1, stateSetter: { mixture: [{ setter: 'kickoff', weight: 0 }] } })).rejects.toThrow(/stateSetter/);
-    await expect(createCarballEnv({ teamSize: 1, stateSetter: { mixture: [{ setter: 'kickof', weight: 1 }] } })).rejects.toThrow(/stateSetter/);
+    await expect(createCarballEnv({ teamSize: 1, stateSetter: { mixture: [{ setter: 'kickof' as never, weight: 1 }] } })).rejects.toThrow(/stateSetter/);
   });
 });
 
