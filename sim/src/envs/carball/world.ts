@@ -512,25 +512,12 @@ export class CarballWorld {
     const speed = u(0, 1000);
     this.placeBall(a, m * bx, m * by, CARBALL.ball.restHeight, 0, 0, 0, 0, 0, 0);
     const shooter = a * this.numCars + team * this.teamSize;
-    const worldYaw = team === 0 ? yaw : yaw + Math.PI;
-    this.placeCar(shooter, [m * cx, m * cy, CARBALL.car.restHeight], [speed * Math.cos(worldYaw), speed * Math.sin(worldYaw), 0], [0, 0, 0], yawQuat(worldYaw));
-    this.carBoost[shooter] = u(0, 100);
-    this.setDemolished(shooter, false);
-    this.refreshCarFlags(shooter);
+    this.spawnCar(shooter, m * cx, m * cy, team === 0 ? yaw : yaw + Math.PI, speed, u(0, 100));
     for (let c = 0; c < this.numCars; c++) {
       const g = a * this.numCars + c;
       if (g === shooter) continue;
-      let x = 0;
-      let y = 0;
-      do {
-        x = u(-3500, 3500);
-        y = u(-4200, 4200);
-      } while (Math.hypot(x - m * bx, y - m * by) < 500 || Math.hypot(x - m * cx, y - m * cy) < 300);
-      const carYaw = u(-Math.PI, Math.PI);
-      this.placeCar(g, [x, y, CARBALL.car.restHeight], [0, 0, 0], [0, 0, 0], yawQuat(carYaw));
-      this.carBoost[g] = u(0, 100);
-      this.setDemolished(g, false);
-      this.refreshCarFlags(g);
+      const [x, y] = this.floorSpot(rng, [[m * bx, m * by, 500], [m * cx, m * cy, 300]]);
+      this.spawnCar(g, x, y, u(-Math.PI, Math.PI), 0, u(0, 100));
     }
   }
 
@@ -543,10 +530,7 @@ export class CarballWorld {
       const g = a * this.numCars + c;
       const yaw = u(-Math.PI, Math.PI);
       const speed = u(0, 1500);
-      this.placeCar(g, [u(-3500, 3500), u(-4200, 4200), CARBALL.car.restHeight], [speed * Math.cos(yaw), speed * Math.sin(yaw), 0], [0, 0, 0], yawQuat(yaw));
-      this.carBoost[g] = u(0, 100);
-      this.setDemolished(g, false);
-      this.refreshCarFlags(g);
+      this.spawnCar(g, u(-3500, 3500), u(-4200, 4200), yaw, speed, u(0, 100));
     }
   }
 
@@ -562,28 +546,33 @@ export class CarballWorld {
     const by = u(-4000, 4000);
     this.placeBall(a, bx, by, CARBALL.ball.restHeight, u(-500, 500), u(-500, 500), 0, 0, 0, 0);
     for (let c = 0; c < this.numCars; c++) {
-      const g = a * this.numCars + c;
-      let x = 0;
-      let y = 0;
       // Not on top of the ball: at least 500 uu between their centres (a car's half-length plus the ball's radius).
-      do {
-        x = u(-3500, 3500);
-        y = u(-4200, 4200);
-      } while (Math.hypot(x - bx, y - by) < 500);
+      const [x, y] = this.floorSpot(rng, [[bx, by, 500]]);
       const yaw = u(-Math.PI, Math.PI);
       const speed = u(0, 1500);
-      this.placeCar(g, [x, y, CARBALL.car.restHeight], [speed * Math.cos(yaw), speed * Math.sin(yaw), 0], [0, 0, 0], yawQuat(yaw));
-      this.carBoost[g] = u(0, 100);
-      this.setDemolished(g, false);
-      this.refreshCarFlags(g);
+      this.spawnCar(a * this.numCars + c, x, y, yaw, speed, u(0, 100));
     }
   }
 
-  private spawnCar(g: number, x: number, y: number, yaw: number): void {
-    this.placeCar(g, [x, y, CARBALL.car.restHeight], [0, 0, 0], [0, 0, 0], yawQuat(yaw));
-    this.carBoost[g] = SPAWN_BOOST;
+  /** A car on its wheels at (x, y) heading `yaw`, driving forward at `speed`, with `boost`. */
+  private spawnCar(g: number, x: number, y: number, yaw: number, speed = 0, boost = SPAWN_BOOST): void {
+    // at rest: exact zeros (speed · sin(yaw) would be −0 for half the headings)
+    const vel = speed === 0 ? [0, 0, 0] : [speed * Math.cos(yaw), speed * Math.sin(yaw), 0];
+    this.placeCar(g, [x, y, CARBALL.car.restHeight], vel, [0, 0, 0], yawQuat(yaw));
+    this.carBoost[g] = boost;
     this.setDemolished(g, false);
     this.refreshCarFlags(g);
+  }
+
+  /** A uniform spot on the floor at least r uu from each (x, y, r) of `clear` (ball, other cars). */
+  private floorSpot(rng: Rng, clear: readonly (readonly [number, number, number])[]): [number, number] {
+    let x = 0;
+    let y = 0;
+    do {
+      x = rng.uniform(-3500, 3500);
+      y = rng.uniform(-4200, 4200);
+    } while (clear.some(([cx, cy, r]) => Math.hypot(x - cx, y - cy) < r));
+    return [x, y];
   }
 
   private placeBall(a: number, x: number, y: number, z: number, vx: number, vy: number, vz: number, wx: number, wy: number, wz: number): void {
