@@ -10,7 +10,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { validateSpace, type RngState, type Space } from '@rewardlab/sim';
+import { CARBALL_EPISODE_OPTIONS, carballTeamSize, validateSpace, type RngState, type Space } from '@rewardlab/sim';
 import type { ActorCritic, TrainerState } from './ppo';
 import type { PpoConfig } from './config';
 import type { GameResults, SelfPlayState } from './selfplay';
@@ -149,9 +149,6 @@ export function jsonEnvOptions(options: Record<string, unknown> | undefined): Re
   return Object.keys(kept).length ? (JSON.parse(JSON.stringify(kept)) as Record<string, unknown>) : undefined;
 }
 
-/** Carball options that set how an episode starts and ends in training, not what the policy sees or does. */
-const CARBALL_EPISODE_OPTIONS = ['stateSetter', 'noTouchTimeoutSeconds', 'timeoutSeconds', 'terminateOnGoal'];
-
 /**
  * The env options to evaluate a saved policy with: its training env's options, except, for carball,
  * the episode rules (state setter, timeouts, goal ends), which evaluation keeps at the env's defaults
@@ -159,8 +156,8 @@ const CARBALL_EPISODE_OPTIONS = ['stateSetter', 'noTouchTimeoutSeconds', 'timeou
  */
 export function evaluationEnvOptions(meta: Pick<PolicyFile, 'envId' | 'envOptions'>): Record<string, unknown> {
   const options = meta.envOptions ?? {};
-  if (!meta.envId.startsWith('carball-')) return { ...options };
-  return Object.fromEntries(Object.entries(options).filter(([k]) => !CARBALL_EPISODE_OPTIONS.includes(k)));
+  if (carballTeamSize(meta.envId) === null) return { ...options };
+  return Object.fromEntries(Object.entries(options).filter(([k]) => !(CARBALL_EPISODE_OPTIONS as readonly string[]).includes(k)));
 }
 
 async function readJson<T>(path: string, what: string): Promise<T> {

@@ -79,6 +79,9 @@ export const carballOptionsSchema = z
   })
   .strict();
 
+/** The options that set how an episode starts and ends, not what a policy observes or how it acts. */
+export const CARBALL_EPISODE_OPTIONS = ['stateSetter', 'noTouchTimeoutSeconds', 'timeoutSeconds', 'terminateOnGoal'] as const;
+
 export type CarballOptions = z.input<typeof carballOptionsSchema>;
 export type ParsedCarballOptions = z.output<typeof carballOptionsSchema>;
 
@@ -102,8 +105,13 @@ export function carballObservationSpace(teamSize: number, builder: CarballObsBui
   return box([advancedObsSize(teamSize, builder)], -FLOAT32_MAX, FLOAT32_MAX);
 }
 
-export function isMixture(setter: CarballStateSetter): setter is CarballSetterMixture {
+function isMixture(setter: CarballStateSetter): setter is CarballSetterMixture {
   return typeof setter === 'object' && 'mixture' in setter;
+}
+
+/** Checks a fixed state given as the setter option when the env is built (the other setters draw states at reset). */
+export function validateSetterOption(envId: string, setter: CarballStateSetter, teamSize: number): void {
+  if (typeof setter === 'object' && !isMixture(setter)) validateCarballState(envId, setter, teamSize);
 }
 
 const NAMED_SETTERS: Record<CarballNamedSetter, (world: CarballWorld, a: number) => void> = {
@@ -187,8 +195,7 @@ export class CarballEnv implements MultiAgentEnv {
       secondsPerStep: this.options.actionRepeat / CARBALL.ticksPerSecond,
       description: `Car soccer ${this.teamSize}v${this.teamSize} on Rapier (Rocket League units, RLGym observations and actions).`,
     };
-    const setter = this.options.stateSetter;
-    if (typeof setter === 'object' && !isMixture(setter)) validateCarballState(this.id, setter, this.teamSize);
+    validateSetterOption(this.id, this.options.stateSetter, this.teamSize);
     this.world = new CarballWorld(rapier, { numArenas: 1, teamSize: this.teamSize, solverIterations: this.options.solverIterations });
     this.prevControls = new Float32Array(NUM_CONTROLS * this.world.numCars);
   }

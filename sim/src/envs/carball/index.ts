@@ -11,7 +11,7 @@ export * from './state';
 export { CAR_MODEL, BOOST_PADS, KICKOFF_SPAWNS, RESPAWN_SPAWNS, PAD_RADIUS_UU, evalCurve, type Curve, type BoostPad } from './arena';
 export { LOOKUP_TABLE, LOOKUP_TABLE_SIZE, CARBALL_ACTION_PARSERS, actionSpaceOf, parseAction, nearestLookupAction, type CarballActionParser } from './actions';
 export { advancedObsSize, writeAdvancedObs, writeCarballObs, CARBALL_OBS_BUILDERS, type CarballObsBuilder, POS_STD, ANG_STD } from './obs';
-export { CarballEnv, carballEnvId, carballTeamSize, carballAgentNames, carballOptionsSchema, type CarballOptions, type CarballStateSetter, type CarballStateSetterFn, type CarballSetterMixture, type CarballNamedSetter, CARBALL_NAMED_SETTERS, type CarballEnvSnapshot } from './env';
+export { CarballEnv, carballEnvId, carballTeamSize, carballAgentNames, carballOptionsSchema, type CarballOptions, type CarballStateSetter, type CarballStateSetterFn, type CarballSetterMixture, type CarballNamedSetter, CARBALL_NAMED_SETTERS, CARBALL_EPISODE_OPTIONS, type CarballEnvSnapshot } from './env';
 export { CarballWorld, DEFAULT_SOLVER_ITERATIONS, NUM_CONTROLS, SPAWN_BOOST, yawQuat, type CarballWorldOptions, type CarballWorldSnapshot } from './world';
 export { CarballStateError, validateCarballState } from './validate';
 export { ballChaser, ballChaserControls, BALL_CHASER } from './ball-chaser';

@@ -16,7 +16,7 @@ import { assertSeed, Rng } from '../../rng';
 import { actionLength, whyNotContained, type Space } from '../../spaces';
 import type { AutoresetMode, VecEnvLike, VecInfo, VecStepResult } from '../../vector';
 import { actionSpaceOf, parseFlatAction, type CarballActionParser } from './actions';
-import { afterTick, applyStateSetter, isMixture, carballEnvId, carballResetOptionsSchema, carballObservationSpace, carballOptionsSchema, goalReward, type CarballOptions, type CarballStateSetter, type ParsedCarballOptions } from './env';
+import { afterTick, applyStateSetter, carballEnvId, carballResetOptionsSchema, carballObservationSpace, carballOptionsSchema, goalReward, type CarballOptions, type CarballStateSetter, type ParsedCarballOptions, validateSetterOption } from './env';
 import { advancedObsSize, writeCarballObs } from './obs';
 import { loadRapier, type Rapier, type RapierFlavor } from './rapier';
 import { CARBALL_EVENT_NAMES, type CarballEvents, type CarballState } from './state';
@@ -74,7 +74,7 @@ export class CarballVecEnv implements VecEnvLike {
     this.envId = carballEnvId(teamSize);
     if (!Number.isInteger(numEnvs) || numEnvs < 1) throw new RangeError(`${this.envId} CarballVecEnv: numEnvs must be a positive integer, got ${numEnvs}`);
     this.options = parseOptions(this.envId, 'option', carballOptionsSchema, envOptions);
-    if (typeof this.options.stateSetter === 'object' && !isMixture(this.options.stateSetter)) validateCarballState(this.envId, this.options.stateSetter, this.options.teamSize);
+    validateSetterOption(this.envId, this.options.stateSetter, this.options.teamSize);
     this.numEnvs = numEnvs;
     this.world = new CarballWorld(rapier, { numArenas: numEnvs, teamSize: this.options.teamSize, solverIterations: this.options.solverIterations });
     this.numAgents = this.world.numCars;
