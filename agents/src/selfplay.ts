@@ -9,7 +9,7 @@
  * with S = 1 for a win of the learner's team, ½ for a draw, 0 for a loss.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Rng, Wrapper, makeEnv, VecEnv, type AnyEnv, type CarballState, type RngState, type VecStepResult, ballChaser } from '@rewardlab/sim';
+import { Rng, Wrapper, makeEnv, VecEnv, boxBounds, type AnyEnv, type CarballState, type RngState, type Space, type VecStepResult, ballChaser } from '@rewardlab/sim';
 import { ActorCritic, type OpponentController } from './ppo';
 import { sampleActions } from './distributions';
 import { CheckpointError } from './checkpoint';
@@ -217,6 +217,23 @@ export class SelfPlayController implements OpponentController {
 }
 
 /**
+ * Writes one uniformly random action of `space` at `offset`: an index for discrete spaces, one index
+ * per dimension for multi-discrete ones, and a uniform point of a bounded box (carball's continuous
+ * controls: [−1, 1]⁸). This is what "a random policy" means in the learning checks.
+ */
+export function randomActionInto(space: Space, rng: Rng, out: Float32Array | Int32Array, offset: number): void {
+  if (space.kind === 'discrete') out[offset] = rng.integer(space.n);
+  else if (space.kind === 'multi-discrete') space.nvec.forEach((n, k) => (out[offset + k] = rng.integer(n)));
+  else if (space.kind === 'box') {
+    const { low, high } = boxBounds(space);
+    for (let k = 0; k < low.length; k++) {
+      if (!Number.isFinite(low[k]!) || !Number.isFinite(high[k]!)) throw new TypeError(`no uniform random action on an unbounded box (entry ${k}: [${low[k]}, ${high[k]}])`);
+      out[offset + k] = rng.uniform(low[k]!, high[k]!);
+    }
+  } else throw new TypeError(`no random action for a ${space.kind} space`);
+}
+
+/**
  * A scripted opponent for carball training instead of self-play: team 1 plays uniformly random actions
  * or the ball chaser (which needs each env's state: a vector with `getState(i)`, as CarballVecEnv and
  * the reward vector over it), every rollout; the learner plays team 0 and only its steps count.
@@ -228,11 +245,11 @@ export class ScriptedOpponent implements OpponentController {
 
   constructor(
     readonly kind: CarballOpponent,
-    private readonly vec: { numEnvs: number; numAgents: number; singleActionSpace: { kind: string; n?: number }; getState?: (i: number) => CarballState },
+    private readonly vec: { numEnvs: number; numAgents: number; actionSize: number; singleActionSpace: Space; getState?: (i: number) => CarballState },
     teamSize: number,
     seed: number,
   ) {
-    if (vec.singleActionSpace.kind !== 'discrete') throw new TypeError(`a scripted ${kind} opponent plays carball's discrete lookup actions; this env's actions are ${vec.singleActionSpace.kind}`);
+    if (kind === 'ball-chaser' && vec.singleActionSpace.kind !== 'discrete') throw new TypeError(`a scripted ball-chaser opponent plays carball's discrete lookup actions; this env's actions are ${vec.singleActionSpace.kind}`);
     if (kind === 'ball-chaser' && typeof vec.getState !== 'function') throw new TypeError('a ball-chaser opponent needs a vector env that exposes each env\'s state (getState)');
     this.rng = new Rng(seed);
     this.mask = teamOneMask(vec.numEnvs, vec.numAgents, teamSize);
@@ -243,14 +260,14 @@ export class ScriptedOpponent implements OpponentController {
   }
 
   async act(_rawObs: Float32Array, envActions: Float32Array | Int32Array): Promise<void> {
-    const { numEnvs, numAgents } = this.vec;
-    const n = this.vec.singleActionSpace.n!;
+    const { numEnvs, numAgents, actionSize, singleActionSpace } = this.vec;
     for (let i = 0; i < numEnvs; i++) {
       const state = this.kind === 'ball-chaser' ? this.vec.getState!(i) : null;
       for (let a = 0; a < numAgents; a++) {
         const s = i * numAgents + a;
         if (!this.mask[s]) continue;
-        envActions[s] = state ? ballChaser(state, state.cars[a]!.id) : this.rng.integer(n);
+        if (state) envActions[s] = ballChaser(state, state.cars[a]!.id);
+        else randomActionInto(singleActionSpace, this.rng, envActions, s * actionSize);
       }
     }
   }
@@ -339,11 +356,7 @@ export async function evaluateCarball(options: {
   // Per env: the running episode's touches, added to the total only when that episode is counted.
   const episodeTouches = new Float64Array(numEnvs);
   let { obs } = await vec.reset({ seed: options.seed });
-  const randomAction = (s: number): void => {
-    if (space.kind === 'discrete') actions[s] = rng.integer(space.n);
-    else if (space.kind === 'multi-discrete') space.nvec.forEach((n, k) => (actions[s * vec.actionSize + k] = rng.integer(n)));
-    else for (let k = 0; k < vec.actionSize; k++) actions[s * vec.actionSize + k] = rng.uniform(-1, 1);
-  };
+  const randomAction = (s: number): void => randomActionInto(space, rng, actions, s * vec.actionSize);
   while (result.episodes < options.episodes) {
     // team 0
     if (options.policy === 'random') {

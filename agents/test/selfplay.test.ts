@@ -2,8 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { discrete, Rng } from '@rewardlab/sim';
-import { ActorCritic, eloExpected, eloUpdate, evaluateCarball, evaluationEnvOptions, INITIAL_ELO, jsonEnvOptions, loadPolicy, OpponentPool, readPolicyFile, selectBackend, teamZeroScore, train, type IterationMetrics } from '../src';
+import { box, discrete, multiDiscrete, Rng } from '@rewardlab/sim';
+import { ActorCritic, eloExpected, eloUpdate, evaluateCarball, evaluationEnvOptions, INITIAL_ELO, jsonEnvOptions, loadPolicy, OpponentPool, randomActionInto, readPolicyFile, selectBackend, teamZeroScore, train, type IterationMetrics } from '../src';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rl-selfplay-'));
 
@@ -97,6 +97,13 @@ describe('carball self-play and evaluation', () => {
     await expect(train({ env: 'CartPole-v1', steps: 64, opponent: 'random', out: join(tmp, 'cp') })).rejects.toThrow(/two-team carball env/);
   }, 300_000);
 
+  it('a random opponent plays any carball action parser; the ball chaser only the lookup table', async () => {
+    const result = await train({ env: 'carball-1v1', steps: 2 * 32, numEnvs: 2, seed: 2, opponent: 'random', ppo: { numSteps: 32, minibatchSize: 32, epochs: 1, hiddenSizes: [8] }, envOptions: { actionParser: 'multi-discrete', noTouchTimeoutSeconds: 1 }, out: join(tmp, 'random-md') });
+    expect(result.steps).toBe(64);
+    expect(result.opponent!.games).toBeGreaterThan(0);
+    await expect(train({ env: 'carball-1v1', steps: 64, numEnvs: 2, opponent: 'ball-chaser', envOptions: { actionParser: 'continuous' }, out: join(tmp, 'chaser-box') })).rejects.toThrow(/ball-chaser opponent plays carball's discrete lookup actions; this env's actions are box/);
+  }, 120_000);
+
   it('policy.json keeps the JSON env options; evaluation sees and acts through them but plays standard episodes', async () => {
     const trainOptions = { obsBuilder: 'advanced-local', noTouchTimeoutSeconds: 1, stateSetter: { mixture: [{ setter: 'kickoff', weight: 1 }, { setter: 'ground', weight: 1 }] } };
     const result = await train({ env: 'carball-1v1', steps: 2 * 32, numEnvs: 2, seed: 1, opponent: 'random', ppo: { numSteps: 32, minibatchSize: 32, epochs: 1, hiddenSizes: [8] }, envOptions: trainOptions, out: join(tmp, 'local-obs') });
@@ -123,4 +130,38 @@ describe('carball self-play and evaluation', () => {
     expect(Number.isFinite(r.meanBallVelocityToGoal)).toBe(true);
     expect(r.touchesPerEpisode).toBeGreaterThanOrEqual(0);
   }, 120_000);
+});
+
+describe('randomActionInto', () => {
+  it('draws uniformly over each kind of space, within its bounds', () => {
+    const rng = new Rng(3);
+    const n = 6000;
+    const counts = new Array<number>(5).fill(0);
+    const one = new Int32Array(1);
+    for (let i = 0; i < n; i++) {
+      randomActionInto(discrete(5), rng, one, 0);
+      counts[one[0]!]! += 1;
+    }
+    // binomial(6000, 1/5): sd = sqrt(6000 · 0.2 · 0.8) ≈ 31; every count within 5 sd of 1200
+    for (const c of counts) expect(Math.abs(c - n / 5)).toBeLessThan(5 * Math.sqrt(n * 0.2 * 0.8));
+    const md = new Int32Array(2 + 3);
+    for (let i = 0; i < 200; i++) {
+      randomActionInto(multiDiscrete([3, 2, 4]), rng, md, 2);
+      expect(md[0]).toBe(0);
+      expect(md[2]).toBeGreaterThanOrEqual(0), expect(md[2]).toBeLessThan(3);
+      expect(md[3]).toBeGreaterThanOrEqual(0), expect(md[3]).toBeLessThan(2);
+      expect(md[4]).toBeGreaterThanOrEqual(0), expect(md[4]).toBeLessThan(4);
+    }
+    const b = new Float32Array(2);
+    let sum0 = 0;
+    for (let i = 0; i < n; i++) {
+      randomActionInto(box([2], [-1, 10], [1, 12]), rng, b, 0);
+      expect(Math.abs(b[0]!)).toBeLessThanOrEqual(1);
+      expect(b[1]).toBeGreaterThanOrEqual(10), expect(b[1]).toBeLessThanOrEqual(12);
+      sum0 += b[0]!;
+    }
+    // uniform on [−1, 1]: mean 0, sd of the mean sqrt(1/3 / 6000) ≈ 0.0075
+    expect(Math.abs(sum0 / n)).toBeLessThan(5 * Math.sqrt(1 / 3 / n));
+    expect(() => randomActionInto(box([1], -Infinity, 1), rng, b, 0)).toThrow(/unbounded box/);
+  });
 });
