@@ -100,7 +100,8 @@ const carballPreset = (numEnvs: number): TrainingPreset => ({
   reward: { ...(presetSpec('lucy') as object), transforms: [{ type: 'normalize' }] },
   // Training episodes end after 10 s without a touch (Lucy-SKG: 45 s, the env's default and what
   // evaluation plays): four times as many kickoffs per rollout, where touches are within reach. With
-  // it, `--opponent random` learns to touch and score within 2M steps (agents/README.md).
+  // it, `--opponent random` learns to touch and score within 2M steps with seeds 0 and 1, not with
+  // seeds 2 and 3 (agents/README.md, "Carball learning check").
   envOptions: { noTouchTimeoutSeconds: 10 },
   source: 'Lucy-SKG (Moschopoulos et al. 2023), adapted',
 });
