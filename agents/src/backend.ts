@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { registerDeviceSideReductionGradients } from './gradients';
 
 export const BACKEND_NAMES = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -79,6 +80,7 @@ async function loadWebgpu(auto: boolean): Promise<void> {
   const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
   const adapter = gpu ? await gpu.requestAdapter() : null;
   if (!adapter) throw new BackendError('Dawn found no usable WebGPU adapter (no GPU with a Vulkan driver here)');
+  registerDeviceSideReductionGradients();
 }
 
 async function loadWasm(): Promise<void> {

@@ -117,7 +117,7 @@ export function logProbAndEntropy(d: DistributionKind, head: tf.Tensor2D, action
     const ls = logStd as unknown as tf.Tensor1D;
     const z = tf.div(tf.sub(actions, head), tf.exp(ls));
     const logProb = tf.sub(tf.mul(-0.5, tf.sum(tf.square(z), 1)), tf.add(tf.sum(ls), 0.5 * d.dim * LOG_2PI)) as tf.Tensor1D;
-    const entropy = tf.mul(tf.ones([head.shape[0]]), tf.add(tf.sum(ls), 0.5 * d.dim * (1 + LOG_2PI))) as tf.Tensor1D;
+    const entropy = tf.broadcastTo(tf.reshape(tf.add(tf.sum(ls), 0.5 * d.dim * (1 + LOG_2PI)), [1]), [head.shape[0]]) as tf.Tensor1D;
     return { logProb, entropy };
   }
   const sizes = d.kind === 'categorical' ? [d.n] : d.nvec;

@@ -3,6 +3,7 @@ export * from './backend';
 export * from './config';
 export * from './distributions';
 export * from './nn';
+export * from './gradients';
 export * from './ppo';
 export * from './checkpoint';
 export * from './train';

@@ -91,6 +91,40 @@ export function normalizeObservations(obs: ArrayLike<number>, rows: number, size
   return out;
 }
 
+/**
+ * Inputs per `tf.addN`: WebGPU's AddN kernel binds each input and its output as storage buffers, and a
+ * device guarantees only 8 per shader stage (an AddN of more fails pipeline validation, and Dawn then
+ * drops the whole command buffer it was encoded in).
+ */
+const ADD_N_MAX_INPUTS = 7;
+
+/** Σ of same-shaped tensors as chunked `tf.addN`s (see ADD_N_MAX_INPUTS). */
+export function sumTensors<T extends tf.Tensor>(tensors: readonly T[]): T {
+  if (tensors.length === 0) throw new RangeError('sumTensors needs at least one tensor');
+  let terms: T[] = [...tensors];
+  while (terms.length > 1) {
+    const next: T[] = [];
+    for (let i = 0; i < terms.length; i += ADD_N_MAX_INPUTS) {
+      const chunk = terms.slice(i, i + ADD_N_MAX_INPUTS);
+      next.push(chunk.length === 1 ? chunk[0]! : tf.addN(chunk));
+    }
+    terms = next;
+  }
+  return terms[0]!;
+}
+
+/**
+ * Global gradient-norm clipping (Pascanu et al. 2013), as torch's clip_grad_norm_: every gradient times
+ * min(1, maxNorm / (‖g‖ + 1e-6)), ‖g‖ the norm of all gradients together.
+ */
+export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { clipped: Record<string, tf.Tensor>; norm: tf.Scalar } {
+  const norm = tf.sqrt(sumTensors(Object.values(grads).map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
+  const scale = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
+  const clipped: Record<string, tf.Tensor> = {};
+  for (const [name, g] of Object.entries(grads)) clipped[name] = tf.mul(g, scale);
+  return { clipped, norm };
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Advantages
 // ---------------------------------------------------------------------------------------------------
@@ -192,7 +226,10 @@ export interface IterationMetrics {
   meanLength: number | null;
   successRate: number | null;
   episodes: number;
-  /** Mean per-step value of each reward component over the rollout (when a reward spec reports them). */
+  /**
+   * Mean per-step value of each reward component over the rollout and the learning slots (when a reward
+   * spec reports them); an opponent's slots are left out, since its zero-sum terms would cancel the learner's.
+   */
   rewardComponents: Record<string, number>;
   policyLoss: number;
   valueLoss: number;
@@ -479,12 +516,7 @@ export class PpoTrainer {
             for (const d of [terms.policyLoss, terms.valueLoss, terms.entropy, terms.approxKl, terms.clipFraction]) tf.keep(d);
             return terms.loss;
           }, variables);
-          // Global gradient-norm clipping (Pascanu et al. 2013), as torch's clip_grad_norm_.
-          const sq = Object.values(grads).map((g) => tf.sum(tf.square(g)));
-          const norm = tf.sqrt(tf.addN(sq));
-          const scale = tf.minimum(1, tf.div(c.maxGradNorm, tf.add(norm, 1e-6)));
-          const clipped: Record<string, tf.Tensor> = {};
-          for (const [name, g] of Object.entries(grads)) clipped[name] = tf.mul(g, scale);
+          const { clipped, norm } = clipByGlobalNorm(grads, c.maxGradNorm);
           this.optimizer.applyGradients(clipped as never);
           const t = terms! as LossTerms;
           const diagnostics = [t.policyLoss, t.valueLoss, t.entropy, t.approxKl, t.clipFraction];
@@ -628,16 +660,12 @@ export class PpoTrainer {
       this.recentEpisodes.push({ return: episodeReturn, length: ep.length, ...(ep.isSuccess !== undefined ? { isSuccess: ep.isSuccess } : {}) });
       if (this.recentEpisodes.length > RECENT_EPISODES) this.recentEpisodes.shift();
     }
-    for (const info of r.envInfos ?? []) {
-      const comps = stepInfo(info).rewardComponents as Record<string, number[]> | undefined;
-      if (!comps) continue;
-      for (const [name, values] of Object.entries(comps)) {
-        let sum = 0;
-        for (const v of values) sum += v;
-        this.componentSums.set(name, (this.componentSums.get(name) ?? 0) + sum / values.length);
-      }
+    (r.envInfos ?? []).forEach((info, k) => {
+      const means = learnerComponentMeans(stepInfo(info).rewardComponents as Record<string, number[]> | undefined, external, s0 + k * A);
+      if (!means) return;
+      for (const [name, mean] of Object.entries(means)) this.componentSums.set(name, (this.componentSums.get(name) ?? 0) + mean);
       this.componentCount += 1;
-    }
+    });
   }
 
   private async assertFiniteParameters(): Promise<void> {
@@ -694,6 +722,30 @@ export class PpoTrainer {
     this.policy.dispose();
     this.optimizer.dispose();
   }
+}
+
+/**
+ * One env step's reward components (`values[a]` for agent a) averaged over the agents whose slots learn:
+ * slot `firstSlot + a` is left out where `external` marks it. Null when the step reports no components
+ * or no agent of the env learns.
+ */
+export function learnerComponentMeans(components: Record<string, ArrayLike<number>> | undefined, external: Uint8Array | null, firstSlot: number): Record<string, number> | null {
+  if (!components) return null;
+  const out: Record<string, number> = {};
+  let any = false;
+  for (const [name, values] of Object.entries(components)) {
+    let sum = 0;
+    let n = 0;
+    for (let a = 0; a < values.length; a++) {
+      if (external && external[firstSlot + a]) continue;
+      sum += values[a]!;
+      n += 1;
+    }
+    if (n === 0) continue;
+    out[name] = sum / n;
+    any = true;
+  }
+  return any ? out : null;
 }
 
 /** The info of the step itself (same-step autoreset nests the ending step's info under `final`). */

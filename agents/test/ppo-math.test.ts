@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { box, discrete, multiDiscrete, Rng } from '@rewardlab/sim';
-import { ActorCritic, computeGae, explainedVariance, logProbAndEntropy, distributionFor, Mlp, orthogonalMatrix, ppoLoss, sampleActions, selectBackend } from '../src';
+import { ActorCritic, clipByGlobalNorm, computeGae, learnerComponentMeans, densePathFor, explainedVariance, gpuWeightGrad, logProbAndEntropy, distributionFor, Mlp, orthogonalMatrix, ppoLoss, sampleActions, selectBackend, sumTensors, weightGradSplits } from '../src';
 
 beforeAll(async () => {
   await selectBackend('wasm');
@@ -152,6 +152,65 @@ describe('Mlp', () => {
     }
   });
 
+  it('the GPU dense path (split-K weight gradient) gives the same gradients as the CPU path and autodiff', () => {
+    // 8192 rows split into 4 chunks of 2048 for every weight gradient.
+    expect(weightGradSplits(8192)).toBe(4);
+    const rng = new Rng(11);
+    for (const activation of ['tanh', 'relu'] as const) {
+      const mlp = new Mlp({ inputSize: 5, hiddenSizes: [7, 6], outputSize: 3, activation, outputGain: 1 }, rng, `gpu-path-${activation}`);
+      const x = tf.randomNormal([8192, 5], 0, 1, 'float32', 3) as tf.Tensor2D;
+      const target = tf.randomNormal([8192, 3], 0, 1, 'float32', 4);
+      const gradsOf = (path: 'cpu' | 'gpu' | 'autodiff') => tf.variableGrads(() => tf.mean(tf.mul(mlp.apply(x, path), target)) as tf.Scalar, mlp.variables).grads;
+      const [cpu, gpu, auto] = [gradsOf('cpu'), gradsOf('gpu'), gradsOf('autodiff')];
+      for (const v of mlp.variables) {
+        const c = cpu[v.name]!.dataSync();
+        const g = gpu[v.name]!.dataSync();
+        const a = auto[v.name]!.dataSync();
+        for (let i = 0; i < c.length; i++) {
+          expect(g[i]).toBeCloseTo(a[i]!, 5);
+          expect(c[i]).toBeCloseTo(a[i]!, 5);
+        }
+      }
+      for (const grads of [cpu, gpu, auto]) Object.values(grads).forEach((t) => t.dispose());
+      [x, target].forEach((t) => t.dispose());
+      mlp.dispose();
+    }
+    expect(densePathFor('webgpu')).toBe('gpu');
+    expect(densePathFor('wasm')).toBe('cpu');
+    expect(densePathFor('tensorflow')).toBe('autodiff');
+  });
+
+  it('splits weight gradients into power-of-two chunks of at least 2048 rows, at most 64', () => {
+    expect(weightGradSplits(65_536)).toBe(32);
+    expect(weightGradSplits(131_072)).toBe(64);
+    expect(weightGradSplits(1_048_576)).toBe(64);
+    expect(weightGradSplits(4096)).toBe(2);
+    expect(weightGradSplits(4095)).toBe(1);
+    expect(weightGradSplits(3 * 4096)).toBe(4); // 12,288 = 4 × 3,072
+    expect(weightGradSplits(2048)).toBe(1);
+    // xᵀ·dz summed over chunks equals the plain product, for every split that divides the rows.
+    const x = tf.randomNormal([48, 5], 0, 1, 'float32', 5) as tf.Tensor2D;
+    const dz = tf.randomNormal([48, 3], 0, 1, 'float32', 6) as tf.Tensor2D;
+    const plain = tf.matMul(x, dz, true, false).dataSync();
+    for (const splits of [1, 2, 4, 8, 16]) {
+      const split = gpuWeightGrad(x, dz, splits);
+      expect(split.shape).toEqual([5, 3]);
+      const v = split.dataSync();
+      for (let i = 0; i < plain.length; i++) expect(v[i]).toBeCloseTo(plain[i]!, 5);
+      split.dispose();
+    }
+    expect(() => gpuWeightGrad(x, dz, 5)).toThrow(/48 rows do not split into 5 equal chunks/);
+    [x, dz].forEach((t) => t.dispose());
+  });
+
+  it('leaves no tensors behind but its variables', () => {
+    const before = tf.memory().numTensors;
+    const mlp = new Mlp({ inputSize: 4, hiddenSizes: [8, 8], outputSize: 2, activation: 'tanh', outputGain: 1 }, new Rng(1), 'count');
+    expect(tf.memory().numTensors - before).toBe(6);
+    mlp.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('initialises weights orthogonally with the given gain', () => {
     const rng = new Rng(2);
     const w = orthogonalMatrix(6, 4, 2, rng); // 4 orthogonal columns of norm 2
@@ -162,6 +221,48 @@ describe('Mlp', () => {
         expect(dot).toBeCloseTo(a === b ? 4 : 0, 5);
       }
     }
+  });
+});
+
+describe('gradient-norm clipping', () => {
+  it('sums more tensors than one WebGPU AddN may bind, in chunks, exactly', () => {
+    for (const n of [1, 7, 8, 15, 50]) {
+      const terms = Array.from({ length: n }, (_, i) => tf.tensor1d([i + 1, -(i + 1)]));
+      const sum = sumTensors(terms);
+      // Σ_{i=1..n} i = n(n + 1)/2
+      expect(Array.from(sum.dataSync())).toEqual([(n * (n + 1)) / 2, (-n * (n + 1)) / 2]);
+      [...terms, sum].forEach((t) => t.dispose());
+    }
+    expect(() => sumTensors([])).toThrow(/at least one tensor/);
+  });
+
+  it('scales all gradients by maxNorm / ‖g‖ when the global norm is above maxNorm, and not below', () => {
+    // 13 gradients (more than one AddN's 7 inputs): gradient k is [k, 2k]; ‖g‖² = Σ 5k² = 5·13·14·27/6
+    const grads: Record<string, tf.Tensor> = {};
+    for (let k = 1; k <= 13; k++) grads[`g${k}`] = tf.tensor1d([k, 2 * k]);
+    const norm = Math.sqrt((5 * 13 * 14 * 27) / 6);
+    for (const maxNorm of [1, 1000]) {
+      const { clipped, norm: n } = clipByGlobalNorm(grads, maxNorm);
+      expect(n.dataSync()[0]).toBeCloseTo(norm, 3);
+      const scale = Math.min(1, maxNorm / (norm + 1e-6));
+      expect(clipped.g3!.dataSync()[0]).toBeCloseTo(3 * scale, 5);
+      expect(clipped.g13!.dataSync()[1]).toBeCloseTo(26 * scale, 4);
+      [...Object.values(clipped), n].forEach((t) => t.dispose());
+    }
+    Object.values(grads).forEach((t) => t.dispose());
+  });
+});
+
+describe('learnerComponentMeans', () => {
+  it("averages each component over the learning agents only, so an opponent's zero-sum term does not cancel", () => {
+    // env 1 of a 2-agent vector env: slots 2 (learner) and 3 (scripted opponent)
+    const external = Uint8Array.from([0, 1, 0, 1]);
+    const comps = { goal: [0.5, -0.5], touch: [0.2, 0.1] };
+    expect(learnerComponentMeans(comps, external, 2)).toEqual({ goal: 0.5, touch: 0.2 });
+    // every slot learning (self-play against itself): the mean over both agents
+    expect(learnerComponentMeans(comps, null, 2)).toEqual({ goal: 0, touch: (0.2 + 0.1) / 2 });
+    expect(learnerComponentMeans(comps, Uint8Array.from([0, 0, 1, 1]), 2)).toBeNull();
+    expect(learnerComponentMeans(undefined, null, 0)).toBeNull();
   });
 });
 
