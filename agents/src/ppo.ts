@@ -98,14 +98,19 @@ export function normalizeObservations(obs: ArrayLike<number>, rows: number, size
  */
 const ADD_N_MAX_INPUTS = 7;
 
-/** Σ of same-shaped tensors as chunked `tf.addN`s (see ADD_N_MAX_INPUTS). */
-export function sumTensors<T extends tf.Tensor>(tensors: readonly T[]): T {
+/**
+ * Σ of same-shaped tensors: on webgpu as chunked `tf.addN`s (see ADD_N_MAX_INPUTS), elsewhere one
+ * `tf.addN`, whose summation order the CPU backends' results (and the learning checks' fixed-seed runs)
+ * were measured with. `maxInputs` overrides the chunk size.
+ */
+export function sumTensors<T extends tf.Tensor>(tensors: readonly T[], maxInputs = tf.getBackend() === 'webgpu' ? ADD_N_MAX_INPUTS : Infinity): T {
   if (tensors.length === 0) throw new RangeError('sumTensors needs at least one tensor');
+  if (!(maxInputs >= 2)) throw new RangeError(`sumTensors: maxInputs must be at least 2, got ${maxInputs}`);
   let terms: T[] = [...tensors];
   while (terms.length > 1) {
     const next: T[] = [];
-    for (let i = 0; i < terms.length; i += ADD_N_MAX_INPUTS) {
-      const chunk = terms.slice(i, i + ADD_N_MAX_INPUTS);
+    for (let i = 0; i < terms.length; i += maxInputs) {
+      const chunk = terms.slice(i, i + maxInputs);
       next.push(chunk.length === 1 ? chunk[0]! : tf.addN(chunk));
     }
     terms = next;

@@ -228,12 +228,15 @@ describe('gradient-norm clipping', () => {
   it('sums more tensors than one WebGPU AddN may bind, in chunks, exactly', () => {
     for (const n of [1, 7, 8, 15, 50]) {
       const terms = Array.from({ length: n }, (_, i) => tf.tensor1d([i + 1, -(i + 1)]));
-      const sum = sumTensors(terms);
-      // Σ_{i=1..n} i = n(n + 1)/2
-      expect(Array.from(sum.dataSync())).toEqual([(n * (n + 1)) / 2, (-n * (n + 1)) / 2]);
-      [...terms, sum].forEach((t) => t.dispose());
+      // the webgpu chunking (7 per AddN) and the single AddN of CPU backends; Σ_{i=1..n} i = n(n + 1)/2
+      for (const sum of [sumTensors(terms, 7), sumTensors(terms, 2), sumTensors(terms)]) {
+        expect(Array.from(sum.dataSync())).toEqual([(n * (n + 1)) / 2, (-n * (n + 1)) / 2]);
+        if (n > 1) sum.dispose();
+      }
+      terms.forEach((t) => t.dispose());
     }
     expect(() => sumTensors([])).toThrow(/at least one tensor/);
+    expect(() => sumTensors([tf.scalar(1)], 1)).toThrow(/maxInputs must be at least 2, got 1/);
   });
 
   it('scales all gradients by maxNorm / ‖g‖ when the global norm is above maxNorm, and not below', () => {
