@@ -55,35 +55,6 @@ export function orthogonalMatrix(rows: number, cols: number, gain: number, rng: 
   return out;
 }
 
-/** y = act(x·W + b) with the fast backward pass; `needInputGrad` false skips dx (the first layer). */
-function denseOp(activation: Activation | 'linear', needInputGrad: boolean) {
-  return tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
-    let y: tf.Tensor2D;
-    if (activation === 'tanh') {
-      // tanh(z) = 2σ(2z) − 1
-      const s = tf.fused.matMul({ a: x, b: tf.mul(w, 2) as tf.Tensor2D, bias: tf.mul(b, 2), activation: 'sigmoid' });
-      y = tf.sub(tf.mul(s, 2), 1) as tf.Tensor2D;
-    } else {
-      y = tf.fused.matMul({ a: x, b: w, bias: b, activation: activation === 'relu' ? 'relu' : 'linear' }) as tf.Tensor2D;
-    }
-    save([x, w, y]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
-        const [sx, sw, sy] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-        let dz: tf.Tensor2D;
-        if (activation === 'tanh') dz = tf.mul(dy, tf.sub(1, tf.square(sy)));
-        else if (activation === 'relu') dz = tf.mul(dy, tf.step(sy));
-        else dz = dy;
-        const dw = tf.matMul(tf.transpose(sx), dz);
-        const db = tf.reshape(tf.matMul(tf.ones([1, dz.shape[0]]), dz), [dz.shape[1]]);
-        const dx = needInputGrad ? tf.matMul(dz, tf.transpose(sw)) : tf.zerosLike(sx);
-        return [dx, dw, db];
-      },
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
-}
-
 /**
  * The weight gradient xᵀ·dz of a minibatch of N rows is a short, wide product (K = N, output in × out),
  * and a plain matmul tiles only its small output: on webgpu a 256 × 256 gradient is 64 workgroups of
@@ -115,11 +86,23 @@ export function gpuWeightGrad(x: tf.Tensor2D, dz: tf.Tensor2D, splits = weightGr
   });
 }
 
-/** y = act(x·W + b) for GPU backends: fused forward, split-K weight gradient, transposed-operand matmuls. */
-function gpuDenseOp(activation: Activation | 'linear', needInputGrad: boolean) {
+/**
+ * y = act(x·W + b) with a hand-written backward pass; `needInputGrad` false skips dx (the first layer).
+ * `gpu` false (wasm, cpu): tanh as 2σ(2z) − 1 fused into the matmul, explicit transposes then plain
+ * matmuls, the bias gradient as a ones-row matmul. `gpu` true (webgpu): a fused forward with tanh
+ * after it, transposed-operand matmuls, the split-K weight gradient (`gpuWeightGrad`), a column sum.
+ */
+function denseOp(activation: Activation | 'linear', needInputGrad: boolean, gpu: boolean) {
   return tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
-    const z = tf.fused.matMul({ a: x, b: w, bias: b, activation: activation === 'relu' ? 'relu' : 'linear' }) as tf.Tensor2D;
-    const y = activation === 'tanh' ? (tf.tanh(z) as tf.Tensor2D) : z;
+    let y: tf.Tensor2D;
+    if (activation === 'tanh' && !gpu) {
+      // tanh(z) = 2σ(2z) − 1
+      const s = tf.fused.matMul({ a: x, b: tf.mul(w, 2) as tf.Tensor2D, bias: tf.mul(b, 2), activation: 'sigmoid' });
+      y = tf.sub(tf.mul(s, 2), 1) as tf.Tensor2D;
+    } else {
+      y = tf.fused.matMul({ a: x, b: w, bias: b, activation: activation === 'relu' ? 'relu' : 'linear' }) as tf.Tensor2D;
+      if (activation === 'tanh') y = tf.tanh(y);
+    }
     save([x, w, y]);
     return {
       value: y,
@@ -129,9 +112,13 @@ function gpuDenseOp(activation: Activation | 'linear', needInputGrad: boolean) {
         if (activation === 'tanh') dz = tf.mul(dy, tf.sub(1, tf.square(sy)));
         else if (activation === 'relu') dz = tf.mul(dy, tf.step(sy));
         else dz = dy;
-        const dw = gpuWeightGrad(sx, dz);
-        const db = tf.sum(dz, 0) as tf.Tensor1D;
-        const dx = needInputGrad ? tf.matMul(dz, sw, false, true) : tf.zerosLike(sx);
+        if (gpu) {
+          const dx = needInputGrad ? tf.matMul(dz, sw, false, true) : tf.zerosLike(sx);
+          return [dx, gpuWeightGrad(sx, dz), tf.sum(dz, 0)];
+        }
+        const dw = tf.matMul(tf.transpose(sx), dz);
+        const db = tf.reshape(tf.matMul(tf.ones([1, dz.shape[0]]), dz), [dz.shape[1]]);
+        const dx = needInputGrad ? tf.matMul(dz, tf.transpose(sw)) : tf.zerosLike(sx);
         return [dx, dw, db];
       },
     };
@@ -142,14 +129,14 @@ const ops = new Map<string, (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => 
 function dense(activation: Activation | 'linear', needInputGrad: boolean, gpu: boolean) {
   const key = `${activation}/${needInputGrad}/${gpu}`;
   let op = ops.get(key);
-  if (!op) ops.set(key, (op = gpu ? gpuDenseOp(activation, needInputGrad) : denseOp(activation, needInputGrad)));
+  if (!op) ops.set(key, (op = denseOp(activation, needInputGrad, gpu)));
   return op;
 }
 
 /**
- * Dense-layer implementations: `cpu`, the hand-written gradients above (wasm and cpu backends); `gpu`,
- * fused forward and split-K weight gradient (webgpu); `autodiff`, plain ops and tfjs's own gradients
- * (native tensorflow and webgl, which run transposed matmuls and tanh at full speed).
+ * Dense-layer implementations: `cpu` and `gpu`, `denseOp`'s two hand-written backward passes (wasm and
+ * cpu backends; webgpu); `autodiff`, plain ops and tfjs's own gradients (native tensorflow and webgl,
+ * which run transposed matmuls and tanh at full speed).
  */
 export type DensePath = 'cpu' | 'gpu' | 'autodiff';
 
