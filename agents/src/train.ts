@@ -5,7 +5,7 @@
  * `policyDir`). Resuming from a checkpoint restores weights, optimizer moments, RNG, counters and (for
  * envs that support snapshots) the envs themselves, so the run continues exactly.
  */
-import { mkdir, readdir, rm, writeFile, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, rm, writeFile, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { carballTeamSize, isMultiAgent, RescaleAction, loadEnvModule, makeEnv, makeHostedVecEnv, registeredEnvIds, registerEnv, Rng, VecEnv, type AnyEnv, type CarballState, type VecEnvLike, numAgentsOf } from '@rewardlab/sim';
 import { selectBackend, type BackendPreference } from './backend';
@@ -149,6 +149,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const vec = await buildVecEnv(envId, numEnvs, options, reward);
   const out = resolve(options.out ?? join('runs', `${envId.replace(/[^A-Za-z0-9_.-]/g, '_')}-${seed}-${Date.now()}`));
   const checkpointsDir = join(out, 'checkpoints');
+  // One JSON line of IterationMetrics per iteration (a resumed run appends to its own run directory).
+  const metricsFile = join(out, 'metrics.jsonl');
   await mkdir(checkpointsDir, { recursive: true });
   const transforms: RewardTransformLike[] = reward ? createReturnTransforms(reward, { gamma: config.gamma }) : [];
   const trainer = new PpoTrainer(vec, { config, seed, totalSteps, transforms });
@@ -235,6 +237,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const m = await trainer.iterate();
       if (m.meanReturn !== null) curve.push([m.step, m.meanReturn]);
       options.onIteration?.(m);
+      await appendFile(metricsFile, `${JSON.stringify(m)}\n`);
       if (options.checkpointEvery && trainer.iteration % options.checkpointEvery === 0 && trainer.globalStep < totalSteps) await checkpoint();
     }
     await checkpoint();

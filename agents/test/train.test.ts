@@ -154,6 +154,10 @@ describe('checkpoints', () => {
     const pick = (m: IterationMetrics) => [m.step, m.meanReturn, m.policyLoss, m.valueLoss, m.entropy, m.approxKl, m.learningRate];
     expect(resumed.map(pick)).toEqual(full.slice(3).map(pick));
     expect(result.curve.length).toBe(full.filter((m) => m.meanReturn !== null).length);
+    // The run directory logs each iteration's metrics as one JSON line.
+    const logged = (dir: string) => readFileSync(join(tmp, dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as IterationMetrics);
+    expect(logged('full').map(pick)).toEqual(full.map(pick));
+    expect(logged('resumed').map((m) => m.iteration)).toEqual([4, 5, 6]);
   });
 });
 
