@@ -323,7 +323,8 @@ function rawEnv(env: AnyEnv): { getState(): CarballState } {
 /**
  * Plays `episodes` episodes of a carball env with team 0 driven by `policy` (greedy unless `stochastic`,
  * or uniformly random actions when policy is 'random') and team 1 by the scripted opponent, and reports touches, goals and
- * the ball's velocity toward team 0's target goal (+y). For the learning checks of the issue.
+ * the ball's velocity toward team 0's target goal (+y). For the learning checks of the issue. Env i of
+ * `numEnvs` (seeded seed + i) plays ⌊episodes / numEnvs⌋ of them, one more when i < episodes mod numEnvs.
  */
 export async function evaluateCarball(options: {
   env: string;
@@ -353,7 +354,12 @@ export async function evaluateCarball(options: {
   let touches = 0;
   let velSum = 0;
   let velCount = 0;
-  // Per env: the running episode's touches, added to the total only when that episode is counted.
+  // Each env plays a fixed share of the episodes, counted whatever their length: counting the first N
+  // episodes to finish, across envs, would favour short ones (the long episodes still running at the
+  // end would be dropped), and a touch restarts the no-touch clock, so long episodes are touchy ones.
+  const quota = Array.from({ length: numEnvs }, (_, i) => Math.floor(options.episodes / numEnvs) + (i < options.episodes % numEnvs ? 1 : 0));
+  const counted = new Array<number>(numEnvs).fill(0);
+  // Per env: the running episode's touches, added to the total when that episode ends.
   const episodeTouches = new Float64Array(numEnvs);
   let { obs } = await vec.reset({ seed: options.seed });
   const randomAction = (s: number): void => randomActionInto(space, rng, actions, s * vec.actionSize);
@@ -382,6 +388,7 @@ export async function evaluateCarball(options: {
     const r = await vec.step(actions);
     obs = r.obs;
     for (let i = 0; i < numEnvs; i++) {
+      if (counted[i]! >= quota[i]!) continue;
       const info = r.info.envInfos[i] as Record<string, unknown>;
       const stepInfo = (info.final as Record<string, unknown> | undefined) ?? info;
       const agents = (stepInfo.agents ?? []) as { events: { touch: number } }[];
@@ -397,7 +404,8 @@ export async function evaluateCarball(options: {
       velCount += 1;
     }
     for (const ep of r.info.episodes) {
-      if (ep.agent !== 0 || result.episodes >= options.episodes) continue;
+      if (ep.agent !== 0 || counted[ep.env]! >= quota[ep.env]!) continue;
+      counted[ep.env] = counted[ep.env]! + 1;
       const info = r.info.envInfos[ep.env] as Record<string, unknown>;
       const score = teamZeroScore((info.final as Record<string, unknown> | undefined) ?? info);
       result.episodes += 1;

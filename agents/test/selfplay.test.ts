@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { box, discrete, multiDiscrete, Rng } from '@rewardlab/sim';
+import * as tf from '@tensorflow/tfjs';
+import { box, discrete, LOOKUP_TABLE_SIZE, multiDiscrete, nearestLookupAction, Rng } from '@rewardlab/sim';
 import { ActorCritic, eloExpected, eloUpdate, evaluateCarball, evaluationEnvOptions, INITIAL_ELO, jsonEnvOptions, loadPolicy, OpponentPool, randomActionInto, readPolicyFile, selectBackend, teamZeroScore, train, type IterationMetrics } from '../src';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rl-selfplay-'));
@@ -123,12 +124,29 @@ describe('carball self-play and evaluation', () => {
     policy.dispose();
   }, 120_000);
 
-  it('evaluates a policy against the scripted ball chaser and reports touches and goals', async () => {
-    const r = await evaluateCarball({ env: 'carball-1v1', policy: 'random', opponent: 'ball-chaser', episodes: 2, seed: 0, envOptions: { noTouchTimeoutSeconds: 3 } });
-    expect(r.episodes).toBe(2);
-    expect(r.wins + r.draws + r.losses).toBe(2);
-    expect(Number.isFinite(r.meanBallVelocityToGoal)).toBe(true);
-    expect(r.touchesPerEpisode).toBeGreaterThanOrEqual(0);
+  it('evaluates against the scripted ball chaser with each env playing its share of the episodes, whatever their length', async () => {
+    // A policy whose greedy action is always full throttle with boost: it acts the same in any batch,
+    // so env i of a vector seeded s plays the episodes of a lone env seeded s + i.
+    const throttle = nearestLookupAction([1, 0, 0, 0, 0, 0, 1, 0]);
+    const policy = new ActorCritic(107, discrete(LOOKUP_TABLE_SIZE), [8], 'tanh', new Rng(0));
+    const [kernel, bias] = policy.actor.variables.slice(-2) as [tf.Variable, tf.Variable];
+    kernel.assign(tf.zerosLike(kernel));
+    bias.assign(tf.oneHot([throttle], LOOKUP_TABLE_SIZE).reshape([LOOKUP_TABLE_SIZE]).toFloat());
+    const run = (seed: number, episodes: number, numEnvs: number) => evaluateCarball({ env: 'carball-1v1', policy, opponent: 'ball-chaser', episodes, seed, numEnvs, envOptions: { noTouchTimeoutSeconds: 4, timeoutSeconds: 8 } });
+    // Seed 2's first two episodes run to the 8 s timeout; seed 3's first ends in a goal after 67 steps.
+    // Counting the first three episodes to finish would take one of env 0's and two of env 1's.
+    const both = await run(2, 3, 2); // env 0 plays 2 episodes, env 1 plays 1
+    const [first, second] = [await run(2, 2, 1), await run(3, 1, 1)];
+    policy.dispose();
+    expect(both.episodes).toBe(3);
+    expect(both.wins + both.draws + both.losses).toBe(3);
+    expect([both.wins, both.draws, both.losses, both.goalsFor, both.goalsAgainst]).toEqual([first.wins + second.wins, first.draws + second.draws, first.losses + second.losses, first.goalsFor + second.goalsFor, first.goalsAgainst + second.goalsAgainst]);
+    expect(both.touchesPerEpisode * 3).toBeCloseTo(first.touchesPerEpisode * 2 + second.touchesPerEpisode, 9);
+    expect(both.meanEpisodeSteps * 3).toBeCloseTo(first.meanEpisodeSteps * 2 + second.meanEpisodeSteps, 9);
+    expect(second.meanEpisodeSteps).toBeLessThan(first.meanEpisodeSteps);
+    // driving straight hits the ball from the centre kickoff spawn, which seed 2 draws
+    expect(both.touchesPerEpisode).toBeGreaterThan(0);
+    expect(Number.isFinite(both.meanBallVelocityToGoal)).toBe(true);
   }, 120_000);
 });
 
