@@ -116,6 +116,23 @@ function tallyGames(r: VecStepResult, results: GameResults): number[] {
   return scores;
 }
 
+/** Team 0's touches within one step, over every env (an env that reset within the step: its final step's). */
+export function teamZeroTouches(r: VecStepResult, teamSize: number): number {
+  let touches = 0;
+  for (const envInfo of r.info.envInfos) {
+    const info = envInfo as Record<string, unknown>;
+    const agents = ((info.final as Record<string, unknown> | undefined) ?? info).agents as ({ events?: { touch?: number } } | undefined)[] | undefined;
+    if (!Array.isArray(agents)) continue;
+    for (let a = 0; a < teamSize; a++) touches += agents[a]?.events?.touch ?? 0;
+  }
+  return touches;
+}
+
+/** Games against a scripted opponent, and the learner's (team 0's) touches over all its steps. */
+export interface ScriptedResults extends GameResults {
+  touches: number;
+}
+
 /** 1 for the slots of team 1 (agents teamSize … numAgents − 1 of every env). */
 function teamOneMask(numEnvs: number, numAgents: number, teamSize: number): Uint8Array {
   const mask = new Uint8Array(numEnvs * numAgents);
@@ -241,12 +258,12 @@ export function randomActionInto(space: Space, rng: Rng, out: Float32Array | Int
 export class ScriptedOpponent implements OpponentController {
   private readonly rng: Rng;
   private readonly mask: Uint8Array;
-  readonly results: GameResults = { games: 0, wins: 0, draws: 0, losses: 0 };
+  readonly results: ScriptedResults = { games: 0, wins: 0, draws: 0, losses: 0, touches: 0 };
 
   constructor(
     readonly kind: CarballOpponent,
     private readonly vec: { numEnvs: number; numAgents: number; actionSize: number; singleActionSpace: Space; getState?: (i: number) => CarballState },
-    teamSize: number,
+    private readonly teamSize: number,
     seed: number,
   ) {
     if (kind === 'ball-chaser' && vec.singleActionSpace.kind !== 'discrete') throw new TypeError(`a scripted ball-chaser opponent plays carball's discrete lookup actions; this env's actions are ${vec.singleActionSpace.kind}`);
@@ -274,15 +291,17 @@ export class ScriptedOpponent implements OpponentController {
 
   observe(r: VecStepResult): void {
     tallyGames(r, this.results);
+    this.results.touches += teamZeroTouches(r, this.teamSize);
   }
 
-  getState(): { rng: RngState; results: GameResults } {
+  getState(): { rng: RngState; results: ScriptedResults } {
     return { rng: this.rng.getState(), results: { ...this.results } };
   }
 
-  setState(state: { rng: RngState; results: GameResults }): void {
+  /** Restores a saved state (checkpoints from before touches were counted restore with 0 touches). */
+  setState(state: { rng: RngState; results: GameResults & { touches?: number } }): void {
     this.rng.setState(state.rng);
-    Object.assign(this.results, state.results);
+    Object.assign(this.results, { touches: 0 }, state.results);
   }
 }
 

@@ -13,7 +13,7 @@ import { parsePpoConfig, PPO_PRESETS, ConfigError, type PpoConfig, type PpoConfi
 import { ActorCritic, normalizeObservations, PpoTrainer, type IterationMetrics, type RewardTransformLike } from './ppo';
 import { actionWidth, sampleActions } from './distributions';
 import { makeRemoteVecEnvFactory } from './remote';
-import { OpponentPool, ScriptedOpponent, SELF_PLAY_DEFAULTS, SelfPlayController, type CarballOpponent, type GameResults, type SelfPlayConfig } from './selfplay';
+import { OpponentPool, ScriptedOpponent, SELF_PLAY_DEFAULTS, SelfPlayController, type CarballOpponent, type GameResults, type ScriptedResults, type SelfPlayConfig } from './selfplay';
 import { createReturnTransforms, isStatefulVecEnv, parseRewardSpec, withReward, withVecReward, type RewardSpec } from '@rewardlab/rewards';
 import { CheckpointError, evaluationEnvOptions, jsonEnvOptions, loadPolicyWeights, loadSelfPlayWeights, loadTrainerState, readPolicyFile, savePolicy, saveSelfPlayWeights, saveTrainerState, type PolicyFile } from './checkpoint';
 
@@ -76,8 +76,8 @@ export interface TrainResult {
   resumedFrom?: string;
   /** Self-play: the pool's Elo ratings and the results against past snapshots. */
   selfPlay?: ReturnType<OpponentPool['toJSON']> & GameResults;
-  /** Games against the scripted opponent (`opponent`). */
-  opponent?: { kind: CarballOpponent } & GameResults;
+  /** Games against the scripted opponent (`opponent`), and team 0's touches over the whole run. */
+  opponent?: { kind: CarballOpponent } & ScriptedResults;
 }
 
 const ALGOS = ['ppo'];

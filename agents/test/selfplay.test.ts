@@ -3,8 +3,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { box, discrete, LOOKUP_TABLE_SIZE, multiDiscrete, nearestLookupAction, Rng } from '@rewardlab/sim';
-import { ActorCritic, eloExpected, eloUpdate, evaluateCarball, evaluationEnvOptions, INITIAL_ELO, jsonEnvOptions, loadPolicy, OpponentPool, randomActionInto, readPolicyFile, selectBackend, teamZeroScore, train, type IterationMetrics } from '../src';
+import { box, discrete, LOOKUP_TABLE_SIZE, multiDiscrete, nearestLookupAction, Rng, type VecStepResult } from '@rewardlab/sim';
+import { ActorCritic, eloExpected, eloUpdate, evaluateCarball, evaluationEnvOptions, INITIAL_ELO, jsonEnvOptions, loadPolicy, OpponentPool, randomActionInto, readPolicyFile, selectBackend, teamZeroScore, teamZeroTouches, train, type IterationMetrics } from '../src';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rl-selfplay-'));
 
@@ -93,6 +93,7 @@ describe('carball self-play and evaluation', () => {
       // 1 s no-touch timeouts (15 steps) end several games per rollout.
       expect(result.opponent!.games).toBeGreaterThan(0);
       expect(result.opponent!.wins + result.opponent!.draws + result.opponent!.losses).toBe(result.opponent!.games);
+      expect(Number.isInteger(result.opponent!.touches) && result.opponent!.touches >= 0).toBe(true);
     }
     await expect(train({ env: 'carball-1v1', steps: 64, opponent: 'random', selfPlay: true, out: join(tmp, 'both') })).rejects.toThrow(/either a scripted opponent or self-play/);
     await expect(train({ env: 'CartPole-v1', steps: 64, opponent: 'random', out: join(tmp, 'cp') })).rejects.toThrow(/two-team carball env/);
@@ -148,6 +149,21 @@ describe('carball self-play and evaluation', () => {
     expect(both.touchesPerEpisode).toBeGreaterThan(0);
     expect(Number.isFinite(both.meanBallVelocityToGoal)).toBe(true);
   }, 120_000);
+});
+
+describe('teamZeroTouches', () => {
+  it("sums team 0's touch events over the envs, from the final step's info where an env reset within the step", () => {
+    const events = (...touches: number[]) => touches.map((touch) => ({ events: { touch, goal: 0 } }));
+    const envInfos = [
+      { agents: events(1, 0, 1, 1) }, // team 0 = slots 0 and 1: 1 touch
+      { agents: events(0, 0, 0, 0), final: { agents: events(1, 1, 0, 0) } }, // reset within the step: 2
+      { agents: events(0, 1, 0, 0) }, // 1
+      {}, // no agents reported
+    ];
+    const step = { info: { autoreset: new Uint8Array(4), finalObs: new Float32Array(0), episodes: [], envInfos } } as unknown as VecStepResult;
+    expect(teamZeroTouches(step, 2)).toBe(4);
+    expect(teamZeroTouches(step, 1)).toBe(2);
+  });
 });
 
 describe('randomActionInto', () => {
