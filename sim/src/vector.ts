@@ -8,7 +8,8 @@
  *   the next `step` resets that env instead of stepping it (its actions are ignored, its reward is 0 and
  *   `info.autoreset[env]` is 1).
  * - `same-step`: the env is reset within the ending step; `obs` holds the new episode's first
- *   observation.
+ *   observation, `info.envInfos[env]` the reset's info and its `final` the ending step's info (events,
+ *   score: `CarballVecEnv` does the same).
  * In both modes `info.finalObs` holds the final observation of every slot whose episode ended on this
  * step (other rows are stale) and `info.episodes` lists the finished episodes with their returns.
  */

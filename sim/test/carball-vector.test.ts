@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ballChaser, ballChaserControls, CARBALL_EVENT_NAMES, CarballVecEnv, checkEnv, checkVecEnv, createCarballEnv, LOOKUP_TABLE_SIZE, Rng } from '../src';
+import { ballChaser, ballChaserControls, CARBALL_EVENT_NAMES, CarballVecEnv, checkEnv, checkVecEnv, createCarballEnv, LOOKUP_TABLE_SIZE, nearestLookupAction, Rng } from '../src';
 import { carAt, controls, IDLE } from './carball-helpers';
 
 describe('CarballVecEnv: many arenas in one Rapier world', () => {
@@ -17,6 +17,39 @@ describe('CarballVecEnv: many arenas in one Rapier world', () => {
     const vec = await CarballVecEnv.make(1, 2, { noTouchTimeoutSeconds: 1, actionParser: 'continuous', autoreset: 'same-step' });
     await checkVecEnv(vec, { maxSteps: 200 });
     await vec.close();
+  });
+
+  it("in same-step mode the ending step's events and score are in info.final, as next-step mode reports them on that step", async () => {
+    // Team 0 drives straight with boost, team 1 chases the ball: with seed 3, team 1 scores on step 67.
+    const ending = async (autoreset: 'same-step' | 'next-step') => {
+      const vec = await CarballVecEnv.make(1, 1, { autoreset, noTouchTimeoutSeconds: 4, timeoutSeconds: 8 });
+      await vec.reset({ seed: 3 });
+      const actions = vec.createActionBuffer();
+      for (let t = 1; t <= 200; t++) {
+        const state = vec.getState(0);
+        actions[0] = nearestLookupAction([1, 0, 0, 0, 0, 0, 1, 0]);
+        actions[1] = ballChaser(state, state.cars[1]!.id);
+        const r = await vec.step(actions);
+        if (r.terminated[0]) {
+          const info = JSON.parse(JSON.stringify(r.info.envInfos[0])) as { agents: { events: Record<string, number> }[]; score: number[]; final?: { agents: { events: Record<string, number> }[]; score: number[] } };
+          await vec.close();
+          return { t, info };
+        }
+      }
+      throw new Error('no goal within 200 steps');
+    };
+    const same = await ending('same-step');
+    const next = await ending('next-step');
+    expect(same.t).toBe(67);
+    expect(next.t).toBe(67);
+    expect(next.info.agents[1]!.events.teamGoal).toBe(1);
+    expect(next.info.agents[0]!.events.concede).toBe(1);
+    expect(next.info.score).toEqual([0, 1]);
+    expect(next.info.final).toBeUndefined();
+    expect(same.info.final!.agents).toEqual(next.info.agents);
+    expect(same.info.final!.score).toEqual([0, 1]);
+    // the info itself describes the new episode's first state: no events yet
+    expect(same.info.agents.every((a) => Object.values(a.events).every((v) => v === 0))).toBe(true);
   });
 
   it('is reproducible: the same seed and actions give the same observations bit for bit', async () => {

@@ -34,6 +34,13 @@ export interface CarballVecSnapshot {
 
 export type CarballVecEnvOptions = CarballOptions & { autoreset?: AutoresetMode };
 
+/** One arena's step info: each agent's events within the step, the score and the arena's tick. */
+interface CarballVecStepInfo {
+  agents: { events: CarballEvents }[];
+  score: [number, number];
+  tick: number;
+}
+
 export class CarballVecEnv implements VecEnvLike {
   readonly envId: string;
   readonly numEnvs: number;
@@ -58,7 +65,7 @@ export class CarballVecEnv implements VecEnvLike {
   private readonly endedNow: Uint8Array;
   private readonly episodeReturn: Float64Array;
   private readonly episodeLength: Int32Array;
-  private readonly envInfos: { agents: { events: CarballEvents }[]; score: [number, number]; tick: number }[];
+  private readonly envInfos: (CarballVecStepInfo & { final: CarballVecStepInfo | undefined })[];
   private rngs: Rng[];
   private started = false;
   private closed = false;
@@ -98,6 +105,7 @@ export class CarballVecEnv implements VecEnvLike {
       agents: Array.from({ length: this.numAgents }, () => ({ events: Object.fromEntries(CARBALL_EVENT_NAMES.map((k) => [k, 0])) as unknown as CarballEvents })),
       score: [0, 0] as [number, number],
       tick: 0,
+      final: undefined,
     }));
     this.info = { autoreset: new Uint8Array(numEnvs), finalObs: new Float32Array(this.numSlots * this.obsSize), episodes: [], envInfos: this.envInfos as unknown as Info[] };
     this.rngs = Array.from({ length: numEnvs }, (_, i) => new Rng(i));
@@ -157,6 +165,7 @@ export class CarballVecEnv implements VecEnvLike {
     this.endedNow.fill(0);
     for (let i = 0; i < this.numEnvs; i++) {
       w.clearEvents(i);
+      this.envInfos[i]!.final = undefined;
       if (this.needsReset[i]) continue;
       for (let a = 0; a < this.numAgents; a++) {
         const s = i * this.numAgents + a;
@@ -215,7 +224,12 @@ export class CarballVecEnv implements VecEnvLike {
       const row = i * n * this.obsSize;
       info.finalObs.set(this.obs.subarray(row, row + n * this.obsSize), row);
       if (this.autoresetMode === 'next-step') this.needsReset[i] = 1;
-      else this.resetArena(i, this.options.stateSetter);
+      else {
+        // Same-step: the info shows the new episode's start, and `final` the ending step's events and
+        // score (as VecEnv's same-step infos do), which the reset would otherwise clear.
+        envInfo.final = { agents: envInfo.agents.map((agent) => ({ events: { ...agent.events } })), score: [envInfo.score[0], envInfo.score[1]], tick: envInfo.tick };
+        this.resetArena(i, this.options.stateSetter);
+      }
     }
     return { obs: this.obs, rewards: this.rewards, terminated: this.terminated, truncated: this.truncated, info };
   }
