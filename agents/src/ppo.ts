@@ -247,6 +247,8 @@ export interface IterationMetrics {
   stepsPerSecond: number;
   rolloutSeconds: number;
   updateSeconds: number;
+  /** Against a scripted carball opponent (set by `train`): the run's games so far and team 0's touches. */
+  opponent?: { games: number; wins: number; draws: number; losses: number; touches: number };
 }
 
 export class TrainingDivergedError extends Error {

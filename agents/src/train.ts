@@ -235,6 +235,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         break;
       }
       const m = await trainer.iterate();
+      if (scripted) m.opponent = { ...scripted.results };
       if (m.meanReturn !== null) curve.push([m.step, m.meanReturn]);
       options.onIteration?.(m);
       await appendFile(metricsFile, `${JSON.stringify(m)}\n`);

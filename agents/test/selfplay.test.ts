@@ -85,7 +85,11 @@ describe('carball self-play and evaluation', () => {
 
   it('trains against a scripted opponent instead of self-play: only team 0 learns, games are counted', async () => {
     for (const opponent of ['random', 'ball-chaser'] as const) {
-      const result = await train({ env: 'carball-1v1', steps: 3 * 2 * 32, numEnvs: 2, seed: 4, opponent, ppo: { numSteps: 32, minibatchSize: 32, epochs: 1, hiddenSizes: [16, 16] }, envOptions: { noTouchTimeoutSeconds: 1 }, out: join(tmp, `scripted-${opponent}`) });
+      const seen: IterationMetrics[] = [];
+      const result = await train({ env: 'carball-1v1', steps: 3 * 2 * 32, numEnvs: 2, seed: 4, opponent, ppo: { numSteps: 32, minibatchSize: 32, epochs: 1, hiddenSizes: [16, 16] }, envOptions: { noTouchTimeoutSeconds: 1 }, out: join(tmp, `scripted-${opponent}`), onIteration: (m) => seen.push(m) });
+      // each iteration carries the run's results so far; the last one the final tally
+      expect(seen.at(-1)!.opponent).toEqual({ games: result.opponent!.games, wins: result.opponent!.wins, draws: result.opponent!.draws, losses: result.opponent!.losses, touches: result.opponent!.touches });
+      expect(seen.map((m) => m.opponent!.games)).toEqual([...seen.map((m) => m.opponent!.games)].sort((a, b) => a - b));
       expect(result.selfPlay).toBeUndefined();
       // 2 envs × 1 learning slot × 32 steps per iteration: the opponent's slots are not learner steps.
       expect(result.steps).toBe(result.iterations * 2 * 32);

@@ -89,7 +89,8 @@ export function registerTrainCommands(program: Command): void {
         onIteration: (m: IterationMetrics) => {
           if (!bar) return;
           if (m.step > bar.getTotal()) bar.setTotal(m.step);
-          bar.update(m.step, { info: `${Math.round(m.stepsPerSecond)} steps/s | mean return ${formatReturn(m.meanReturn)} | entropy ${m.entropy.toFixed(3)}` });
+          const games = m.opponent && m.opponent.games > 0 ? ` | ${m.opponent.games} games, ${(m.opponent.touches / m.opponent.games).toFixed(3)} touches/game` : '';
+          bar.update(m.step, { info: `${Math.round(m.stepsPerSecond)} steps/s | mean return ${formatReturn(m.meanReturn)} | entropy ${m.entropy.toFixed(3)}${games}` });
         },
       });
       (bar as ReturnType<typeof progressBar> | null)?.stop();
