@@ -756,7 +756,7 @@ export function learnerComponentMeans(components: Record<string, ArrayLike<numbe
 }
 
 /** The info of the step itself (same-step autoreset nests the ending step's info under `final`). */
-function stepInfo(info: Record<string, unknown> | undefined): Record<string, unknown> {
+export function stepInfo(info: Record<string, unknown> | undefined): Record<string, unknown> {
   if (!info) return {};
   return (info.final as Record<string, unknown> | undefined) ?? info;
 }

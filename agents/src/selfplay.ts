@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng, Wrapper, makeEnv, VecEnv, boxBounds, type AnyEnv, type CarballState, type RngState, type Space, type VecStepResult, ballChaser } from '@rewardlab/sim';
-import { ActorCritic, type OpponentController } from './ppo';
+import { ActorCritic, stepInfo, type OpponentController } from './ppo';
 import { sampleActions } from './distributions';
 import { CheckpointError } from './checkpoint';
 
@@ -105,8 +105,7 @@ export interface GameResults {
 function tallyGames(r: VecStepResult, results: GameResults): number[] {
   const scores: number[] = [];
   for (const env of new Set(r.info.episodes.map((e) => e.env))) {
-    const info = r.info.envInfos[env] as Record<string, unknown>;
-    const score = teamZeroScore((info.final as Record<string, unknown> | undefined) ?? info);
+    const score = teamZeroScore(stepInfo(r.info.envInfos[env]));
     results.games += 1;
     if (score === 1) results.wins += 1;
     else if (score === 0) results.losses += 1;
@@ -116,15 +115,19 @@ function tallyGames(r: VecStepResult, results: GameResults): number[] {
   return scores;
 }
 
+/** Team 0's touches in one env's step info (`stepInfo`'s: the ending step's where the env reset within the step). */
+function envTeamZeroTouches(info: Record<string, unknown>, teamSize: number): number {
+  const agents = info.agents as ({ events?: { touch?: number } } | undefined)[] | undefined;
+  if (!Array.isArray(agents)) return 0;
+  let touches = 0;
+  for (let a = 0; a < teamSize; a++) touches += agents[a]?.events?.touch ?? 0;
+  return touches;
+}
+
 /** Team 0's touches within one step, over every env (an env that reset within the step: its final step's). */
 export function teamZeroTouches(r: VecStepResult, teamSize: number): number {
   let touches = 0;
-  for (const envInfo of r.info.envInfos) {
-    const info = envInfo as Record<string, unknown>;
-    const agents = ((info.final as Record<string, unknown> | undefined) ?? info).agents as ({ events?: { touch?: number } } | undefined)[] | undefined;
-    if (!Array.isArray(agents)) continue;
-    for (let a = 0; a < teamSize; a++) touches += agents[a]?.events?.touch ?? 0;
-  }
+  for (const info of r.info.envInfos) touches += envTeamZeroTouches(stepInfo(info), teamSize);
   return touches;
 }
 
@@ -408,10 +411,8 @@ export async function evaluateCarball(options: {
     obs = r.obs;
     for (let i = 0; i < numEnvs; i++) {
       if (counted[i]! >= quota[i]!) continue;
-      const info = r.info.envInfos[i] as Record<string, unknown>;
-      const stepInfo = (info.final as Record<string, unknown> | undefined) ?? info;
-      const agents = (stepInfo.agents ?? []) as { events: { touch: number } }[];
-      for (let a = 0; a < team; a++) episodeTouches[i] += agents[a]?.events.touch ?? 0;
+      const info = r.info.envInfos[i]!;
+      episodeTouches[i] += envTeamZeroTouches(stepInfo(info), team);
       // After the last step of an episode the env already holds the next episode's first state.
       if (info.final !== undefined) continue;
       const state = rawEnv(vec.envs[i]!).getState();
@@ -425,8 +426,7 @@ export async function evaluateCarball(options: {
     for (const ep of r.info.episodes) {
       if (ep.agent !== 0 || counted[ep.env]! >= quota[ep.env]!) continue;
       counted[ep.env] = counted[ep.env]! + 1;
-      const info = r.info.envInfos[ep.env] as Record<string, unknown>;
-      const score = teamZeroScore((info.final as Record<string, unknown> | undefined) ?? info);
+      const score = teamZeroScore(stepInfo(r.info.envInfos[ep.env]));
       result.episodes += 1;
       result.meanEpisodeSteps += ep.length;
       touches += episodeTouches[ep.env]!;
