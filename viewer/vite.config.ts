@@ -8,10 +8,12 @@ import { defineConfig } from 'vitest/config';
  * is the part DESIGN.md lets the viewer import ("the browser-safe parts of sim").
  */
 const replayModule = fileURLToPath(new URL('../sim/src/replay/index.ts', import.meta.url));
+/** `@rewardlab/scene3d` is the three.js scene builder the viewer shares with the frame renderer (render/src/scene), by source. */
+const sceneModule = fileURLToPath(new URL('../render/src/scene/index.ts', import.meta.url));
 
 export default defineConfig({
   base: './',
-  resolve: { alias: { '@rewardlab/replay': replayModule } },
+  resolve: { alias: { '@rewardlab/replay': replayModule, '@rewardlab/scene3d': sceneModule } },
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 1024 },
   test: {
     include: ['test/**/*.test.ts'],

@@ -6,7 +6,7 @@
  */
 import * as THREE from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
-import type { ReplayScene3D } from './scene';
+import type { ReplayScene3D } from '@rewardlab/scene3d';
 
 export const CAMERA_MODES = ['orbit', 'ball', 'car', 'top'] as const;
 export type CameraMode = (typeof CAMERA_MODES)[number];

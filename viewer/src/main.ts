@@ -13,7 +13,7 @@ import { Playback, SPEEDS } from './playback';
 import { ReplayLoadError, loadReplay, scoreTimeline, timelineMarkers, type Replay, type TimelineMarker } from './replay-loader';
 import { RewardPanel } from './reward-panel';
 import { RunsBrowser } from './runs-browser';
-import { ReplayScene3D, shaderWarmUpScene } from './scene';
+import { ReplayScene3D, shaderWarmUpScene } from '@rewardlab/scene3d';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -147,6 +147,7 @@ class ViewerApp {
     this.scene3d = scene3d;
     this.replay = replay;
     this.scene.add(scene3d.root);
+    this.scene.background = scene3d.background;
     this.rig.attach(scene3d);
     this.score = scoreTimeline(replay);
     this.markers = timelineMarkers(replay);

@@ -15,11 +15,11 @@ export class ReplayLoadError extends Error {
   override name = 'ReplayLoadError';
 }
 
-const SHAPE_KINDS = new Set(['box', 'sphere', 'capsule', 'cylinder']);
+const SHAPE_KINDS = new Set(['box', 'sphere', 'capsule', 'cylinder', 'ring']);
 
 function shapeProblem(shape: ReplayShape | undefined): string | null {
   if (!shape || !SHAPE_KINDS.has(shape.kind)) return `unknown shape ${JSON.stringify((shape as { kind?: unknown } | undefined)?.kind)}`;
-  const dims = shape.kind === 'box' ? shape.halfExtents : shape.kind === 'sphere' ? [shape.radius] : [shape.radius, shape.halfLength];
+  const dims = shape.kind === 'box' ? shape.halfExtents : shape.kind === 'sphere' ? [shape.radius] : shape.kind === 'ring' ? [shape.innerRadius, shape.outerRadius] : [shape.radius, shape.halfLength];
   if (!Array.isArray(dims) || dims.some((d) => typeof d !== 'number' || !Number.isFinite(d) || d < 0)) return `${shape.kind} with invalid dimensions`;
   return null;
 }
@@ -30,9 +30,12 @@ export function validateReplay(replay: Replay): void {
   if (!Number.isInteger(frameCount) || frameCount < 1) throw new ReplayLoadError(`the replay has ${frameCount} frames; it needs at least one`);
   if (!(typeof replay.meta?.hz === 'number' && replay.meta.hz > 0 && Number.isFinite(replay.meta.hz))) throw new ReplayLoadError(`the replay's frame rate (meta.hz = ${String(replay.meta?.hz)}) is not a positive number`);
   if (scene.dynamicBodies.length === 0) throw new ReplayLoadError('the replay’s scene has no moving bodies to show');
-  for (const body of [...(scene.staticBodies ?? []), ...scene.dynamicBodies]) {
+  const signals = new Set(scene.signals ?? []);
+  const pieces: { name: string; shape: ReplayShape; toggle?: { signal: string } }[] = [...(scene.staticBodies ?? []), ...scene.dynamicBodies, ...scene.dynamicBodies.flatMap((b) => (Array.isArray(b.parts) ? b.parts.map((p) => ({ ...p, name: `${b.name}/${p.name}` })) : []))];
+  for (const body of pieces) {
     const problem = shapeProblem(body.shape);
     if (problem) throw new ReplayLoadError(`frames do not match the scene: body "${body.name}" has ${problem}`);
+    if (body.toggle && !signals.has(body.toggle.signal)) throw new ReplayLoadError(`frames do not match the scene: body "${body.name}" is switched by signal "${body.toggle.signal}", which the scene does not name`);
   }
   for (const body of scene.dynamicBodies) {
     if (body.agent !== undefined && !(Number.isInteger(body.agent) && body.agent >= 0 && body.agent < scene.agents.length)) {

@@ -14,6 +14,7 @@ export interface ReplayStep {
 
 export class ReplayBuilder {
   private readonly transforms: number[] = [];
+  private readonly signals: number[] = [];
   private readonly actions: number[] = [];
   private readonly rewardsByFrame: (Record<string, ArrayLike<number>> | undefined)[] = [];
   private readonly componentNames: string[] = [];
@@ -30,11 +31,17 @@ export class ReplayBuilder {
     return this.frames;
   }
 
-  /** Appends a frame: the dynamic bodies' transforms, and the step that led to it (none for frame 0). */
-  addFrame(transforms: ArrayLike<number>, step: ReplayStep = {}): void {
+  /**
+   * Appends a frame: the dynamic bodies' transforms, the step that led to it (none for frame 0), and
+   * the scene's signals at that frame (all off when a scene with signals gets none).
+   */
+  addFrame(transforms: ArrayLike<number>, step: ReplayStep = {}, signals?: ArrayLike<number>): void {
     const bodies = this.scene.dynamicBodies.length;
     if (transforms.length !== bodies * TRANSFORM_SIZE) throw new ReplayFormatError(`a frame needs ${bodies * TRANSFORM_SIZE} transform values, got ${transforms.length}`);
+    const signalCount = this.scene.signals?.length ?? 0;
+    if (signals && signals.length !== signalCount) throw new ReplayFormatError(`a frame needs ${signalCount} signal values, got ${signals.length}`);
     for (let i = 0; i < transforms.length; i++) this.transforms.push(transforms[i]!);
+    for (let i = 0; i < signalCount; i++) this.signals.push(signals ? Number(signals[i]) : 0);
     const actionCount = this.scene.agents.length * this.actionSize;
     for (let i = 0; i < actionCount; i++) this.actions.push(step.actions ? Number(step.actions[i] ?? 0) : 0);
     if (step.rewards) {
@@ -67,6 +74,7 @@ export class ReplayBuilder {
       rewards,
       actionSize: this.actionSize,
       actions: Float32Array.from(this.actions),
+      signals: Float32Array.from(this.signals),
       events: [...this.events],
     };
   }

@@ -3,7 +3,8 @@
  * CartPole's and Pendulum's `state` arrays, carball's `getState()`. Browser-safe (the carball import is
  * the plain-data state module).
  */
-import { CARBALL, type CarballState } from '../envs/carball/state';
+import type { CarballState } from '../envs/carball/state';
+import { carballScene, carballSignals, carballTransforms } from './carball-scene';
 import { TRANSFORM_SIZE, type ReplayScene } from './format';
 
 /** Quaternion (x, y, z, w) of a rotation by `angle` about the world y axis. */
@@ -22,20 +23,38 @@ function writeTransform(out: Float32Array, body: number, p: ArrayLike<number>, q
   out[o + 6] = q[3]!;
 }
 
-// CartPole (Gymnasium geometry, metres, z up): the cart slides along x; the pole (half length 0.5 m)
-// hinges on the cart's top, θ measured from upright, positive towards +x.
-const CART_HALF: [number, number, number] = [0.25, 0.15, 0.075];
+// CartPole as Gymnasium draws it (metres, z up, seen from −y): a white background, a black track line,
+// a black cart 0.4 × 0.24 m, a tan pole 1 m long and 0.08 m thick hinged on a blue-grey axle a little
+// above the cart's centre; θ measured from upright, positive towards +x. The camera sees x ∈ [−2.4, 2.4]
+// (the termination bounds), as Gymnasium's 600-pixel-wide frame does.
+const CART_HALF: [number, number, number] = [0.2, 0.1, 0.12];
 const POLE_HALF_LENGTH = 0.5;
+const POLE_HALF_WIDTH = 0.04;
+const AXLE_Z = CART_HALF[2] / 2;
+/** Gymnasium's colours: pole (202, 152, 101), axle (129, 132, 203). */
+export const CLASSIC_COLORS = { background: '#ffffff', cart: '#000000', pole: '#ca9865', axle: '#8184cb', track: '#000000', rod: '#cc4d4d', pivot: '#000000' } as const;
 
 export function cartPoleScene(): ReplayScene {
   return {
     up: 'z',
     units: 'm',
+    background: CLASSIC_COLORS.background,
+    lighting: 'flat',
     camera: { target: [0, 0, 0.4], distance: 4 },
-    staticBodies: [{ name: 'track', shape: { kind: 'box', halfExtents: [2.4, 0.05, 0.01] }, color: '#8b949e', position: [0, 0, -CART_HALF[2] - 0.01] }],
+    // A long lens from far away: close to Gymnasium's orthographic 2-D drawing.
+    cameras: { side: { position: [0, -60, 0.45], target: [0, 0, 0.45], fovDeg: 4.6, up: [0, 0, 1] } },
+    staticBodies: [{ name: 'track', shape: { kind: 'box', halfExtents: [3, 0.01, 0.004] }, color: CLASSIC_COLORS.track, position: [0, 0.2, -CART_HALF[2]] }],
     dynamicBodies: [
-      { name: 'cart', shape: { kind: 'box', halfExtents: CART_HALF }, color: '#1f2328', agent: 0 },
-      { name: 'pole', shape: { kind: 'capsule', radius: 0.04, halfLength: POLE_HALF_LENGTH }, color: '#c9a227' },
+      { name: 'cart', shape: { kind: 'box', halfExtents: CART_HALF }, color: CLASSIC_COLORS.cart, agent: 0 },
+      {
+        name: 'pole',
+        shape: { kind: 'box', halfExtents: [POLE_HALF_WIDTH, 0.02, POLE_HALF_LENGTH] },
+        color: CLASSIC_COLORS.pole,
+        parts: [
+          { name: 'pole', shape: { kind: 'box', halfExtents: [POLE_HALF_WIDTH, 0.02, POLE_HALF_LENGTH] }, color: CLASSIC_COLORS.pole },
+          { name: 'axle', shape: { kind: 'cylinder', radius: POLE_HALF_WIDTH, halfLength: 0.03 }, color: CLASSIC_COLORS.axle, position: [0, -0.03, -POLE_HALF_LENGTH], quat: [Math.SQRT1_2, 0, 0, Math.SQRT1_2] },
+        ],
+      },
     ],
     agents: ['agent'],
   };
@@ -46,20 +65,23 @@ export function cartPoleTransforms(state: ArrayLike<number>, out = new Float32Ar
   const x = state[0]!;
   const theta = state[2]!;
   writeTransform(out, 0, [x, 0, 0], [0, 0, 0, 1]);
-  const pivotZ = CART_HALF[2];
-  writeTransform(out, 1, [x + Math.sin(theta) * POLE_HALF_LENGTH, 0, pivotZ + Math.cos(theta) * POLE_HALF_LENGTH], aboutY(theta));
+  writeTransform(out, 1, [x + Math.sin(theta) * POLE_HALF_LENGTH, 0, AXLE_Z + Math.cos(theta) * POLE_HALF_LENGTH], aboutY(theta));
   return out;
 }
 
-// Pendulum (Gymnasium geometry): a 1 m rod about a pivot at the origin, θ = 0 upright, positive
-// counter-clockwise seen from −y (the rod's tip at (−sin θ, cos θ) in the x–z plane).
+// Pendulum as Gymnasium draws it: a white background, a red rod 1 m long and 0.2 m wide with rounded
+// ends about a black pivot at the origin, θ = 0 upright, positive counter-clockwise seen from −y (the
+// rod's tip at (−sin θ, cos θ) in the x–z plane); the camera sees [−2.2, 2.2] on both axes.
 export function pendulumScene(): ReplayScene {
   return {
     up: 'z',
     units: 'm',
+    background: CLASSIC_COLORS.background,
+    lighting: 'flat',
     camera: { target: [0, 0, 0], distance: 3.5 },
-    staticBodies: [{ name: 'pivot', shape: { kind: 'sphere', radius: 0.06 }, color: '#1f2328', position: [0, -0.05, 0] }],
-    dynamicBodies: [{ name: 'rod', shape: { kind: 'capsule', radius: 0.05, halfLength: 0.5 }, color: '#cf222e', agent: 0 }],
+    cameras: { side: { position: [0, -60, 0], target: [0, 0, 0], fovDeg: 4.2, up: [0, 0, 1] } },
+    staticBodies: [{ name: 'pivot', shape: { kind: 'cylinder', radius: 0.05, halfLength: 0.01 }, color: CLASSIC_COLORS.pivot, position: [0, -0.15, 0], quat: [Math.SQRT1_2, 0, 0, Math.SQRT1_2] }],
+    dynamicBodies: [{ name: 'rod', shape: { kind: 'capsule', radius: 0.1, halfLength: 0.4 }, color: CLASSIC_COLORS.rod, agent: 0 }],
     agents: ['agent'],
   };
 }
@@ -67,57 +89,20 @@ export function pendulumScene(): ReplayScene {
 /** `state` = [θ, θ̇] (Pendulum's public state array). */
 export function pendulumTransforms(state: ArrayLike<number>, out = new Float32Array(TRANSFORM_SIZE)): Float32Array {
   const theta = state[0]!;
+  // The rod runs from the pivot to 1 m out: its centre half way, the caps' centres 0.1 m in from each end.
   writeTransform(out, 0, [-Math.sin(theta) * 0.5, 0, Math.cos(theta) * 0.5], aboutY(-theta));
   return out;
 }
 
-// Carball (uu, z up): the field's floor, walls and goals as static boxes; the ball and the cars
-// (Octane hitboxes) as dynamic bodies in agent-slot order after the ball.
-const TEAM_COLORS = ['#1f6feb', '#f0883e'] as const;
-
-export function carballScene(state: Pick<CarballState, 'cars'>): ReplayScene {
-  const { sideWallX, backWallY, ceilingZ } = CARBALL.arena;
-  const { halfWidth, height, netBackY } = CARBALL.goal;
-  const wall = '#30363d';
-  const goalDepth = (netBackY - backWallY) / 2;
-  const hitbox = CARBALL.car.hitbox;
-  return {
-    up: 'z',
-    units: 'uu',
-    camera: { target: [0, 0, 0], distance: 9000 },
-    staticBodies: [
-      { name: 'floor', shape: { kind: 'box', halfExtents: [sideWallX, backWallY, 5] }, color: '#2d5a27', position: [0, 0, -5] },
-      { name: 'wall-left', shape: { kind: 'box', halfExtents: [5, backWallY, ceilingZ / 2] }, color: wall, position: [-sideWallX - 5, 0, ceilingZ / 2], opacity: 0.25 },
-      { name: 'wall-right', shape: { kind: 'box', halfExtents: [5, backWallY, ceilingZ / 2] }, color: wall, position: [sideWallX + 5, 0, ceilingZ / 2], opacity: 0.25 },
-      { name: 'wall-blue', shape: { kind: 'box', halfExtents: [sideWallX, 5, ceilingZ / 2] }, color: wall, position: [0, -backWallY - 5, ceilingZ / 2], opacity: 0.25 },
-      { name: 'wall-orange', shape: { kind: 'box', halfExtents: [sideWallX, 5, ceilingZ / 2] }, color: wall, position: [0, backWallY + 5, ceilingZ / 2], opacity: 0.25 },
-      { name: 'goal-blue', shape: { kind: 'box', halfExtents: [halfWidth, goalDepth, height / 2] }, color: TEAM_COLORS[0], position: [0, -backWallY - goalDepth, height / 2], opacity: 0.4 },
-      { name: 'goal-orange', shape: { kind: 'box', halfExtents: [halfWidth, goalDepth, height / 2] }, color: TEAM_COLORS[1], position: [0, backWallY + goalDepth, height / 2], opacity: 0.4 },
-    ],
-    dynamicBodies: [
-      { name: 'ball', shape: { kind: 'sphere', radius: CARBALL.ball.radius }, color: '#e6edf3' },
-      ...state.cars.map((car, slot) => ({
-        name: `car-${slot}`,
-        shape: { kind: 'box' as const, halfExtents: [hitbox[0] / 2, hitbox[1] / 2, hitbox[2] / 2] as [number, number, number] },
-        color: TEAM_COLORS[car.team],
-        agent: slot,
-      })),
-    ],
-    agents: state.cars.map((car, slot) => `${car.team === 0 ? 'blue' : 'orange'}-${slot}`),
-  };
-}
-
-export function carballTransforms(state: CarballState, out = new Float32Array((1 + state.cars.length) * TRANSFORM_SIZE)): Float32Array {
-  writeTransform(out, 0, state.ball.pos, [0, 0, 0, 1]);
-  state.cars.forEach((car, i) => writeTransform(out, i + 1, car.pos, car.quat));
-  return out;
-}
+export { carballScene, carballTransforms, carballSignals, carParts, CARBALL_COLORS, CARBALL_DRAWN, CARBALL_TEAM_COLORS } from './carball-scene';
 
 /** What a recorder needs to turn one env's state into replay frames. */
 export interface ReplaySource {
   hz: number;
   scene(): ReplayScene;
   transforms(): Float32Array;
+  /** The scene's signals now (scenes with `signals` only). */
+  signals?(): Float32Array;
 }
 
 /**
@@ -136,7 +121,7 @@ export function replaySourceFor(envId: string, unwrapped: unknown, secondsPerSte
     return { hz, scene: pendulumScene, transforms: () => pendulumTransforms(env.state!) };
   }
   if (envId.startsWith('carball') && typeof env.getState === 'function') {
-    return { hz, scene: () => carballScene(env.getState!()), transforms: () => carballTransforms(env.getState!()) };
+    return { hz, scene: () => carballScene(env.getState!()), transforms: () => carballTransforms(env.getState!()), signals: () => carballSignals(env.getState!()) };
   }
   return null;
 }

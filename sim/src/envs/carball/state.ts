@@ -28,6 +28,8 @@ export interface CarState {
   supersonic?: boolean;
   /** The car can still flip or double jump. Reported by `getState`; ignored by `setState`. */
   hasFlip?: boolean;
+  /** The car boosted on the last physics tick. Reported by `getState`; ignored by `setState`. */
+  boosting?: boolean;
 }
 
 export interface CarballState {
@@ -38,6 +40,11 @@ export interface CarballState {
   ball: BallState;
   /** In agent-slot order: all of team 0, then all of team 1. */
   cars: CarState[];
+  /**
+   * Seconds until each boost pad is back (0: available), in `BOOST_PADS` order. Reported by `getState`;
+   * ignored by `setState` (a set state keeps the pads as they were).
+   */
+  boostPads?: number[];
 }
 
 /**

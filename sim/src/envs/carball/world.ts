@@ -409,6 +409,7 @@ export class CarballWorld {
         demolished: this.carDemolished[g] === 1,
         supersonic: this.carSupersonic[g] === 1,
         hasFlip: this.carHasFlip[g] === 1,
+        boosting: this.boostTime[g]! > 0,
       });
     }
     return {
@@ -420,6 +421,7 @@ export class CarballWorld {
         angVel: [this.ballAngVel[3 * a]!, this.ballAngVel[3 * a + 1]!, this.ballAngVel[3 * a + 2]!],
       },
       cars,
+      boostPads: Array.from(this.padTimer.subarray(a * NUM_PADS, (a + 1) * NUM_PADS)),
     };
   }
 

@@ -21,11 +21,19 @@ const WRIST_HALF = 0.04;
 
 export function manipulationScene(env: ManipulationEnv): ReplayScene {
   const staticBodies: StaticBody[] = [
+    { name: 'floor', shape: { kind: 'box', halfExtents: [1.5, 1.5, 0.005] }, color: '#9aa3ad', position: [0.4, 0, -0.005] },
     { name: 'table', shape: { kind: 'box', halfExtents: [...TABLE.halfExtents] }, color: '#8c6d46', position: [...TABLE.center] },
     { name: 'pedestal', shape: { kind: 'cylinder', radius: 0.08, halfLength: ARM.basePosition[2] / 2 }, color: '#57606a', position: [ARM.basePosition[0], ARM.basePosition[1], ARM.basePosition[2] / 2] },
   ];
   if (env.spec.prop === 'door') {
-    staticBodies.push({ name: 'door-post', shape: { kind: 'box', halfExtents: [0.015, 0.015, DOOR.height / 2] }, color: '#57606a', position: [DOOR.planeX, DOOR.hingeY + 0.03, DOOR.bottomZ + DOOR.height / 2] });
+    // The frame: the hinge post, the latch post and the lintel, around the closed door's plane.
+    const frameColor = '#57606a';
+    const postHalf = DOOR.height / 2 + 0.015;
+    staticBodies.push(
+      { name: 'door-post', shape: { kind: 'box', halfExtents: [0.015, 0.015, postHalf] }, color: frameColor, position: [DOOR.planeX, DOOR.hingeY + 0.03, DOOR.bottomZ + postHalf - 0.015] },
+      { name: 'door-post', shape: { kind: 'box', halfExtents: [0.015, 0.015, postHalf] }, color: frameColor, position: [DOOR.planeX, DOOR.hingeY - DOOR.width - 0.03, DOOR.bottomZ + postHalf - 0.015] },
+      { name: 'door-lintel', shape: { kind: 'box', halfExtents: [0.015, DOOR.width / 2 + 0.045, 0.015] }, color: frameColor, position: [DOOR.planeX, DOOR.hingeY - DOOR.width / 2, DOOR.bottomZ + DOOR.height + 0.015] },
+    );
   }
   const dynamicBodies: DynamicBody[] = [
     ...LINKS.map(([, half], i) => ({ name: `link-${i + 1}`, shape: { kind: 'capsule' as const, radius: LINK_RADIUS, halfLength: half }, color: ARM_COLOR, agent: 0 })),
@@ -41,7 +49,21 @@ export function manipulationScene(env: ManipulationEnv): ReplayScene {
     dynamicBodies.push({ name: 'handle', shape: { kind: 'box', halfExtents: [...DOOR.handleHalf] }, color: '#24292f' });
   }
   if (env.spec.prop !== 'door') dynamicBodies.push({ name: 'goal', shape: { kind: 'sphere', radius: 0.02 }, color: '#2da44e', opacity: 0.5 });
-  return { up: 'z', units: 'm', camera: { target: [0.5, 0, 0.5], distance: 1.8 }, staticBodies, dynamicBodies, agents: ['arm'] };
+  return {
+    up: 'z',
+    units: 'm',
+    background: '#dfe6ee',
+    camera: { target: [0.5, 0, 0.5], distance: 1.8 },
+    cameras: {
+      // In front of the table, facing the arm (Fetch's default render looks at the robot from its front).
+      front: { position: [1.75, 0.55, 1.05], target: [0.45, 0, 0.45], fovDeg: 45, up: [0, 0, 1] },
+      side: { position: [0.5, -1.6, 0.85], target: [0.5, 0, 0.45], fovDeg: 45, up: [0, 0, 1] },
+      top: { position: [0.55, 0, 2.1], target: [0.55, 0, 0.4], fovDeg: 45, up: [1, 0, 0] },
+    },
+    staticBodies,
+    dynamicBodies,
+    agents: ['arm'],
+  };
 }
 
 function write(out: Float32Array, body: number, x: number, y: number, z: number, q: ArrayLike<number>): void {
