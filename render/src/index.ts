@@ -7,3 +7,5 @@ export * from './errors';
 export * from './camera';
 export * from './renderer';
 export * from './frames';
+export * from './wrappers';
+export * from './video';

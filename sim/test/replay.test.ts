@@ -4,12 +4,14 @@ import {
   ReplayBuilder,
   ReplayFormatError,
   carballScene,
+  carballSignals,
   carballTransforms,
   cartPoleScene,
   cartPoleTransforms,
   decodeReplay,
   encodeReplay,
   frameReward,
+  frameSignals,
   frameTransform,
   pendulumTransforms,
   replaySourceFor,
@@ -84,7 +86,41 @@ describe('replay format', () => {
   it('names the unsupported version', () => {
     const bytes = encodeReplay(cartPoleReplay(5));
     new DataView(bytes.buffer).setUint16(4, 99, true);
-    expect(() => decodeReplay(bytes)).toThrow(`unsupported replay format version 99 (this build reads version ${REPLAY_FORMAT_VERSION})`);
+    expect(() => decodeReplay(bytes)).toThrow('unsupported replay format version 99 (this build reads versions 1 and 2)');
+  });
+
+  it('round-trips scene signals (carball: pads, then boost flames) frame by frame', () => {
+    const state = syntheticCarballState(1, () => 0);
+    const builder = new ReplayBuilder(carballScene(state), { envId: 'carball-2v2', hz: 15 }, 1);
+    const pads = Array.from({ length: 34 }, (_, p) => (p === 5 ? 3.5 : 0));
+    for (let f = 0; f < 3; f++) {
+      const s: CarballState = { ...state, boostPads: f === 1 ? pads : undefined, cars: state.cars.map((c, i) => ({ ...c, boosting: f === 2 && i === 3 })) };
+      builder.addFrame(carballTransforms(s), {}, carballSignals(s));
+    }
+    const decoded = decodeReplay(encodeReplay(builder.build()));
+    expect(decoded.scene.signals).toHaveLength(34 + 4);
+    // Signal = 1 while the pad is available (timer 0), 0 while it respawns; a car's flame only while it boosts.
+    expect(frameSignals(decoded, 0)[5]).toBe(1);
+    expect(frameSignals(decoded, 1)[5]).toBe(0);
+    expect(frameSignals(decoded, 1)[4]).toBe(1);
+    expect(Array.from(frameSignals(decoded, 2).subarray(34))).toEqual([0, 0, 0, 1]);
+  });
+
+  it('still decodes version 1 files (no signal column)', () => {
+    const replay = cartPoleReplay(4);
+    const bytes = encodeReplay(replay);
+    // A version 1 file is the same layout without the (here empty) signal column.
+    new DataView(bytes.buffer).setUint16(4, 1, true);
+    const decoded = decodeReplay(bytes);
+    expect(decoded.version).toBe(1);
+    expect(decoded.signals).toHaveLength(0);
+    expect(Array.from(decoded.transforms)).toEqual(Array.from(replay.transforms));
+  });
+
+  it('refuses a frame whose signals do not match the scene', () => {
+    const state = syntheticCarballState(0, () => 0);
+    const builder = new ReplayBuilder(carballScene(state), { envId: 'carball-2v2', hz: 15 }, 1);
+    expect(() => builder.addFrame(carballTransforms(state), {}, new Float32Array(3))).toThrow('a frame needs 38 signal values, got 3');
   });
 
   it('refuses to encode columns that do not match the scene', () => {
@@ -114,7 +150,8 @@ describe('replay format', () => {
     }
     const replay = builder.build();
     expect(replay.frameCount).toBe(4500);
-    expect(replay.scene.dynamicBodies).toHaveLength(5);
+    // The ball, four cars and the ball's ground marker.
+    expect(replay.scene.dynamicBodies).toHaveLength(6);
     const bytes = encodeReplay(replay);
     expect(bytes.length).toBeLessThanOrEqual(2 * 1024 * 1024);
     if (process.env.REPLAY_SIZE_LOG) console.log(`4,500-frame 2v2 replay: ${bytes.length} bytes`);
@@ -127,9 +164,9 @@ describe('built-in env scenes', () => {
   it('puts CartPole’s pole tip half a pole length above the pivot along θ', () => {
     const theta = 0.3;
     const t = cartPoleTransforms([1, 0, theta, 0]);
-    // Pole centre = pivot + 0.5 (sin θ, 0, cos θ); the pivot is on the cart's top at x = 1.
+    // Pole centre = pivot + 0.5 (sin θ, 0, cos θ); the pivot (Gymnasium's axle) is 0.06 m above the cart's centre at x = 1.
     expect(t[7]).toBeCloseTo(1 + 0.5 * Math.sin(theta), 6);
-    expect(t[9]).toBeCloseTo(0.075 + 0.5 * Math.cos(theta), 6);
+    expect(t[9]).toBeCloseTo(0.06 + 0.5 * Math.cos(theta), 6);
     // Rotation about +y by θ: (0, sin θ/2, 0, cos θ/2).
     expect(t[11]).toBeCloseTo(Math.sin(theta / 2), 6);
   });

@@ -10,6 +10,7 @@ import { registerStreamBench } from './bench-stream';
 import { registerServeCommand } from './serve';
 import { registerRtbBench, registerRtbCommands } from './rtb';
 import { registerApiBench } from './bench-api';
+import { registerRenderBench, registerRenderCommand } from './render';
 
 export function buildProgram(): Command {
   const program = new Command('rewardlab')
@@ -25,12 +26,14 @@ export function buildProgram(): Command {
   registerSimWorkerCommand(program);
   registerServeCommand(program);
   registerRtbCommands(program);
+  registerRenderCommand(program);
   const bench = program.commands.find((c) => c.name() === 'bench');
   if (bench) registerTrainBench(bench);
   if (bench) registerStreamBench(bench);
   if (bench) (require('./bench-viewer') as typeof import('./bench-viewer')).registerViewerBench(bench);
   if (bench) registerRtbBench(bench);
   if (bench) registerApiBench(bench);
+  if (bench) registerRenderBench(bench);
   return program;
 }
 

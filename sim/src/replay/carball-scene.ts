@@ -187,8 +187,8 @@ export function carballScene(state: Pick<CarballState, 'cars'>): ReplayScene {
     background: CARBALL_COLORS.background,
     camera: { target: [0, 0, 0], distance: 9000 },
     cameras: {
-      // From beside the halfway line, high up: the whole length of the field, both goals in view.
-      broadcast: { position: [-8200, 0, 6200], target: [0, 0, 0], fovDeg: 70, up: [0, 0, 1] },
+      // From beside the halfway line, up in the stands: the length of the field, blue's goal on the left.
+      broadcast: { position: [7400, 0, 4400], target: [0, 0, 0], fovDeg: 68, up: [0, 0, 1] },
       // Straight down, orange's goal at the top of the frame.
       top: { position: [0, 0, 11200], target: [0, 0, 0], fovDeg: 60, up: [0, 1, 0] },
       // Behind blue's goal, looking up the field (the usual game view of a blue player).
