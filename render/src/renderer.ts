@@ -86,10 +86,10 @@ interface Session {
 
 const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
 
-/** The built page (`vite build` of src/page), next to this module in dist/. */
+/** The built page (`vite build` of src/page): dist/page, next to this module once compiled (or beside src/ when run from source). */
 function pageDir(): string {
-  const dir = join(__dirname, 'page');
-  if (!existsSync(join(dir, 'index.html'))) throw new RendererUnavailableError(`the renderer page is not built (${dir}/index.html is missing): run npm run build`);
+  const dir = [join(__dirname, 'page'), join(__dirname, '..', 'dist', 'page')].find((d) => existsSync(join(d, 'assets')));
+  if (!dir) throw new RendererUnavailableError(`the renderer page is not built (${join(__dirname, '..', 'dist', 'page')} is missing): run npm run build`);
   return dir;
 }
 
