@@ -153,7 +153,7 @@ describe.skipIf(missing !== null)('frame renderer', () => {
     const cart = projectPoint(scene, cam, [0.5, -0.1, 0], W2, W2)!;
     expect(Math.max(...pixel(frames, 0, W2, W2, cart.x, cart.y))).toBeLessThan(30);
     // Pole middle: the axle (0.06 m above the cart's centre) plus 0.5 m along θ.
-    const pole = projectPoint(scene, cam, [0.5 + 0.5 * Math.sin(0.3), -0.02, 0.06 + 0.5 * Math.cos(0.3)], W2, W2)!;
+    const pole = projectPoint(scene, cam, [0.5 + 0.5 * Math.sin(0.3), -0.14, 0.06 + 0.5 * Math.cos(0.3)], W2, W2)!;
     const rgb = pixel(frames, 0, W2, W2, pole.x, pole.y);
     hex(CLASSIC_COLORS.pole).forEach((c, i) => expect(Math.abs(rgb[i]! - c)).toBeLessThanOrEqual(3));
   });

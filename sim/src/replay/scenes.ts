@@ -51,8 +51,9 @@ export function cartPoleScene(): ReplayScene {
         shape: { kind: 'box', halfExtents: [POLE_HALF_WIDTH, 0.02, POLE_HALF_LENGTH] },
         color: CLASSIC_COLORS.pole,
         parts: [
-          { name: 'pole', shape: { kind: 'box', halfExtents: [POLE_HALF_WIDTH, 0.02, POLE_HALF_LENGTH] }, color: CLASSIC_COLORS.pole },
-          { name: 'axle', shape: { kind: 'cylinder', radius: POLE_HALF_WIDTH, halfLength: 0.03 }, color: CLASSIC_COLORS.axle, position: [0, -0.03, -POLE_HALF_LENGTH], quat: [Math.SQRT1_2, 0, 0, Math.SQRT1_2] },
+          { name: 'pole', shape: { kind: 'box', halfExtents: [POLE_HALF_WIDTH, 0.02, POLE_HALF_LENGTH] }, color: CLASSIC_COLORS.pole, position: [0, -CART_HALF[1] - 0.02, 0] },
+          // The axle in front of the cart's face (the camera looks from −y).
+          { name: 'axle', shape: { kind: 'cylinder', radius: POLE_HALF_WIDTH, halfLength: 0.01 }, color: CLASSIC_COLORS.axle, position: [0, -CART_HALF[1] - 0.02, -POLE_HALF_LENGTH], quat: [Math.SQRT1_2, 0, 0, Math.SQRT1_2] },
         ],
       },
     ],

@@ -55,9 +55,11 @@ export function manipulationScene(env: ManipulationEnv): ReplayScene {
     background: '#dfe6ee',
     camera: { target: [0.5, 0, 0.5], distance: 1.8 },
     cameras: {
+      // The door's handle faces the arm: look over the arm's shoulder first.
+      ...(env.spec.prop === 'door' ? { shoulder: { position: [-0.55, -0.95, 1.25] as [number, number, number], target: [0.45, 0, 0.55] as [number, number, number], fovDeg: 45, up: [0, 0, 1] as [number, number, number] } } : {}),
       // In front of the table, facing the arm (Fetch's default render looks at the robot from its front).
-      front: { position: [1.75, 0.55, 1.05], target: [0.45, 0, 0.45], fovDeg: 45, up: [0, 0, 1] },
-      side: { position: [0.5, -1.6, 0.85], target: [0.5, 0, 0.45], fovDeg: 45, up: [0, 0, 1] },
+      front: { position: [2.0, 0.7, 1.3], target: [0.4, 0, 0.5], fovDeg: 45, up: [0, 0, 1] },
+      side: { position: [0.5, -1.8, 0.95], target: [0.5, 0, 0.5], fovDeg: 45, up: [0, 0, 1] },
       top: { position: [0.55, 0, 2.1], target: [0.55, 0, 0.4], fovDeg: 45, up: [1, 0, 0] },
     },
     staticBodies,
