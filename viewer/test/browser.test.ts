@@ -133,9 +133,9 @@ describe.skipIf(skipReason !== null)('viewer in headless Chromium', () => {
     await expect.poll(() => page.locator('#message').textContent(), { timeout: 15_000 }).toBe('Cannot open notes.txt: not a rewardlab replay: the file does not start with "RLRP"');
     expect(await page.locator('#message').isVisible()).toBe(true);
     const future = Buffer.from(fixture.bytes);
-    future.writeUInt16LE(2, 4);
+    future.writeUInt16LE(99, 4);
     await page.setInputFiles('#file-input', { name: 'future.rlr', mimeType: 'application/octet-stream', buffer: future });
-    await expect.poll(() => page.locator('#message').textContent(), { timeout: 15_000 }).toContain('unsupported replay format version 2');
+    await expect.poll(() => page.locator('#message').textContent(), { timeout: 15_000 }).toContain('unsupported replay format version 99');
     expect(await page.evaluate(() => window.rewardlab!.replayName)).toBe('carball-2v2.rlr');
     await page.evaluate(() => window.rewardlab!.seek(3));
     await viewPixels();

@@ -18,7 +18,7 @@ describe('loading a replay recorded by the carball env', () => {
   it('decodes the scene, the frames and the reward components', () => {
     const replay = loadReplay(carball.bytes);
     expect(replay.frameCount).toBe(carball.frames);
-    expect(replay.scene.dynamicBodies.map((b) => b.name)).toEqual(['ball', 'car-0', 'car-1', 'car-2', 'car-3']);
+    expect(replay.scene.dynamicBodies.map((b) => b.name)).toEqual(['ball', 'car-0', 'car-1', 'car-2', 'car-3', 'ball-marker']);
     expect(replay.scene.agents).toEqual(['blue-0', 'blue-1', 'orange-2', 'orange-3']);
     expect(replay.componentNames).toEqual([...COMPONENTS]);
   });
@@ -67,7 +67,7 @@ describe('bad input', () => {
   it('names an unknown format version', () => {
     const bytes = carball.bytes.slice();
     new DataView(bytes.buffer).setUint16(4, 9, true);
-    expect(() => loadReplay(bytes)).toThrow('unsupported replay format version 9 (this build reads version 1)');
+    expect(() => loadReplay(bytes)).toThrow('unsupported replay format version 9 (this build reads versions 1 and 2)');
   });
 
   it('rejects frames with non-finite transforms, naming the frame and the body', () => {

@@ -159,7 +159,7 @@ export function carParts(team: 0 | 1, slot: number): BodyPart[] {
   const wheelZ = -height / 2 + 2;
   const parts: BodyPart[] = [
     { name: 'chassis', shape: { kind: 'box', halfExtents: [length / 2, width / 2, height / 2 - 4] }, color, position: [0, 0, 4] },
-    { name: 'cabin', shape: { kind: 'box', halfExtents: [length * 0.2, width * 0.4, 11] }, color: CARBALL_COLORS.cabin, position: [-length * 0.1, 0, height / 2 + 8] },
+    { name: 'cabin', shape: { kind: 'box', halfExtents: [length * 0.15, width * 0.35, 11] }, color: CARBALL_COLORS.cabin, position: [-length * 0.1, 0, height / 2 + 8] },
   ];
   for (const [x, y] of [[length * 0.34, width / 2], [length * 0.34, -width / 2], [-length * 0.3, width / 2], [-length * 0.3, -width / 2]] as const) {
     parts.push({ name: 'wheel', shape: { kind: 'cylinder', radius: d.wheelRadius, halfLength: d.wheelHalfWidth }, color: CARBALL_COLORS.wheel, position: [x, y, wheelZ], quat: wheelAxis });
