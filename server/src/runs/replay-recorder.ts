@@ -35,7 +35,7 @@ function flattenAction(action: unknown, out: number[]): void {
 export class ReplayRecorder extends Wrapper {
   private readonly source: ReplaySource | null;
   private builder: ReplayBuilder | null = null;
-  private firstFrame: Float32Array | null = null;
+  private firstFrame: { transforms: Float32Array; signals?: Float32Array } | null = null;
   private episode = -1;
   private episodeReturn = 0;
   private length = 0;
@@ -59,7 +59,7 @@ export class ReplayRecorder extends Wrapper {
       this.episodeReturn = 0;
       this.length = 0;
       this.builder = null;
-      this.firstFrame = this.recording ? Float32Array.from(this.source!.transforms()) : null;
+      this.firstFrame = this.recording ? { transforms: Float32Array.from(this.source!.transforms()), signals: this.source!.signals?.() } : null;
       return r;
     });
   }
@@ -84,14 +84,14 @@ export class ReplayRecorder extends Wrapper {
       const agents = scene.agents.length;
       const m = this.options.meta();
       this.builder = new ReplayBuilder(scene, { envId: this.id, hz: source.hz, episode: this.episode, kind: this.options.kind, createdAt: new Date().toISOString(), ...m }, Math.max(1, Math.round(actions.length / agents)));
-      this.builder.addFrame(this.firstFrame!);
+      this.builder.addFrame(this.firstFrame!.transforms, {}, this.firstFrame!.signals);
     }
     const step: ReplayStep = { actions, rewards: (info.rewardComponents as Record<string, number[]> | undefined) ?? { reward: rewards } };
     const perAgent = info.agents as { events?: Record<string, number> }[] | undefined;
     if (Array.isArray(perAgent)) {
       step.events = perAgent.flatMap((a, agent) => Object.entries(a?.events ?? {}).filter(([, v]) => v).map(([type, value]) => ({ agent, type, value })));
     }
-    this.builder.addFrame(source.transforms(), step);
+    this.builder.addFrame(source.transforms(), step, source.signals?.());
   }
 
   private finish(): void {

@@ -3,7 +3,7 @@
  * replay builder and carball scene, with one goal for blue forced by the state setter (the ball put in
  * front of the orange goal, rolling in) so the timeline has a goal to scrub to.
  */
-import { ReplayBuilder, ballChaser, carballScene, carballTransforms, createCarballEnv, encodeReplay, type CarballState } from '@rewardlab/sim';
+import { ReplayBuilder, ballChaser, carballScene, carballSignals, carballTransforms, createCarballEnv, encodeReplay, type CarballState } from '@rewardlab/sim';
 
 export const COMPONENTS = ['goal', 'touch', 'ballSpeed'] as const;
 
@@ -21,7 +21,7 @@ export async function recordCarballReplay(frames = 120, shotAtStep = 30): Promis
     let state: CarballState = env.getState();
     const hz = 1 / env.metadata.secondsPerStep;
     const builder = new ReplayBuilder(carballScene(state), { envId: env.id, hz, seed: 7, kind: 'test' }, 1);
-    builder.addFrame(carballTransforms(state));
+    builder.addFrame(carballTransforms(state), {}, carballSignals(state));
     let goalFrame = -1;
     for (let step = 1; step < frames; step++) {
       if (step === shotAtStep) {
@@ -41,7 +41,7 @@ export async function recordCarballReplay(frames = 120, shotAtStep = 30): Promis
       };
       const stepEvents = events.flatMap((e, agent) => Object.entries(e).filter(([, v]) => v).map(([type, value]) => ({ agent, type, value })));
       if (goalFrame < 0 && stepEvents.some((e) => e.type === 'teamGoal' && e.agent === 0)) goalFrame = step;
-      builder.addFrame(carballTransforms(state), { rewards, actions, events: stepEvents });
+      builder.addFrame(carballTransforms(state), { rewards, actions, events: stepEvents }, carballSignals(state));
     }
     return { bytes: encodeReplay(builder.build()), frames, goalFrame };
   } finally {
