@@ -19,12 +19,12 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import { ballChaser, makeEnv, type AnyEnv, type CarballEnv, type CarballState } from '@rewardlab/sim';
 import { withReward } from '@rewardlab/rewards';
+import { CHROMIUM_ARGS, DEFAULT_CHROMIUM_PATH } from '@rewardlab/render';
 import { ReplayRecorder } from '../runs/replay-recorder';
 import { CliError, emitResult } from './output';
 import { positiveInt } from './parse';
 
-export const CHROMIUM_PATH = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'];
+export const CHROMIUM_PATH = DEFAULT_CHROMIUM_PATH;
 
 export interface ViewerBenchOptions {
   /** Episode length in env seconds (15 steps per second). */

@@ -11,11 +11,7 @@ import { actionWidth, evaluationEnvOptions, loadPolicy, sampleActions, selectBac
 import { ballChaser, makeEnv, Rng, sampleSpace, RescaleAction, VecEnv, type AnyEnv, type CarballEnv, type CarballState } from '@rewardlab/sim';
 import { encodeVideo, findFfmpeg, frameOf, FrameRenderer, framesOfStates, sceneSourceOf, VIDEO_FORMATS, writePng, type RenderFrame, type VideoFormat } from '@rewardlab/render';
 import { CliError, emitResult } from './output';
-import { nonNegativeInt, positiveInt } from './parse';
-
-function backendOption(value: string): BackendPreference {
-  return value as BackendPreference;
-}
+import { backendOption, nonNegativeInt, positiveInt } from './parse';
 
 function sizeOption(value: string): number {
   const n = positiveInt(value);

@@ -1,13 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { BACKEND_NAMES, benchTrain, evaluate, evaluateCarball, evaluationEnvOptions, loadPolicy, parseWorkerUrls, selectBackend, train, type BackendPreference, type IterationMetrics, type TrainBenchResult, type TrainResult, type EvalResult, type PpoConfigInput, type CarballOpponent, type CarballEvalResult } from '@rewardlab/agents';
 import { CliError, emitResult } from './output';
-import { nonNegativeInt, positiveInt } from './parse';
+import { backendOption, nonNegativeInt, positiveInt } from './parse';
 import { progressBar } from './progress';
-
-function backendOption(value: string): BackendPreference {
-  if (value !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected auto, ${BACKEND_NAMES.join(', ')}; got "${value}"`);
-  return value as BackendPreference;
-}
 
 function sizes(value: string): number[] {
   const parts = value.split(',').map((s) => Number(s.trim()));

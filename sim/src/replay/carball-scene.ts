@@ -10,7 +10,7 @@
  */
 import { BOOST_PADS } from '../envs/carball/arena';
 import { CARBALL, type CarballState } from '../envs/carball/state';
-import { TRANSFORM_SIZE, type BodyPart, type DynamicBody, type ReplayQuat, type ReplayScene, type ReplayVec3, type StaticBody } from './format';
+import { TRANSFORM_SIZE, writeTransform, type BodyPart, type DynamicBody, type ReplayQuat, type ReplayScene, type ReplayVec3, type StaticBody } from './format';
 
 export const CARBALL_TEAM_COLORS = ['#1f6feb', '#f0883e'] as const;
 /** Colours a frame reader can look for: pads when available and while respawning, the ball, the pitch. */
@@ -202,16 +202,6 @@ export function carballScene(state: Pick<CarballState, 'cars'>): ReplayScene {
   };
 }
 
-function writeTransform(out: Float32Array, body: number, x: number, y: number, z: number, q: ArrayLike<number>): void {
-  const o = body * TRANSFORM_SIZE;
-  out[o] = x;
-  out[o + 1] = y;
-  out[o + 2] = z;
-  out[o + 3] = q[0]!;
-  out[o + 4] = q[1]!;
-  out[o + 5] = q[2]!;
-  out[o + 6] = q[3]!;
-}
 
 /** Transforms of `carballScene(state)`'s dynamic bodies. A demolished car is drawn far below the floor. */
 export function carballTransforms(state: CarballState, out = new Float32Array((2 + state.cars.length) * TRANSFORM_SIZE)): Float32Array {

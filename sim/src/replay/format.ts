@@ -288,6 +288,18 @@ export function frameTransform(replay: Replay, frame: number, body: number): Flo
   return replay.transforms.subarray(start, start + TRANSFORM_SIZE);
 }
 
+/** Writes body `body`'s transform (position x, y, z and quaternion q) into a frame's transforms. */
+export function writeTransform(out: Float32Array, body: number, x: number, y: number, z: number, q: ArrayLike<number>): void {
+  const o = body * TRANSFORM_SIZE;
+  out[o] = x;
+  out[o + 1] = y;
+  out[o + 2] = z;
+  out[o + 3] = q[0]!;
+  out[o + 4] = q[1]!;
+  out[o + 5] = q[2]!;
+  out[o + 6] = q[3]!;
+}
+
 /** The scene signals at `frame`: a view of `scene.signals.length` floats. */
 export function frameSignals(replay: Replay, frame: number): Float32Array {
   const n = replay.scene.signals?.length ?? 0;

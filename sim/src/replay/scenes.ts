@@ -5,23 +5,13 @@
  */
 import type { CarballState } from '../envs/carball/state';
 import { carballScene, carballSignals, carballTransforms } from './carball-scene';
-import { TRANSFORM_SIZE, type ReplayScene } from './format';
+import { TRANSFORM_SIZE, writeTransform, type ReplayScene } from './format';
 
 /** Quaternion (x, y, z, w) of a rotation by `angle` about the world y axis. */
 function aboutY(angle: number): [number, number, number, number] {
   return [0, Math.sin(angle / 2), 0, Math.cos(angle / 2)];
 }
 
-function writeTransform(out: Float32Array, body: number, p: ArrayLike<number>, q: ArrayLike<number>): void {
-  const o = body * TRANSFORM_SIZE;
-  out[o] = p[0]!;
-  out[o + 1] = p[1]!;
-  out[o + 2] = p[2]!;
-  out[o + 3] = q[0]!;
-  out[o + 4] = q[1]!;
-  out[o + 5] = q[2]!;
-  out[o + 6] = q[3]!;
-}
 
 // CartPole as Gymnasium draws it (metres, z up, seen from −y): a white background, a black track line,
 // a black cart 0.4 × 0.24 m, a tan pole 1 m long and 0.08 m thick hinged on a blue-grey axle a little
@@ -65,8 +55,8 @@ export function cartPoleScene(): ReplayScene {
 export function cartPoleTransforms(state: ArrayLike<number>, out = new Float32Array(2 * TRANSFORM_SIZE)): Float32Array {
   const x = state[0]!;
   const theta = state[2]!;
-  writeTransform(out, 0, [x, 0, 0], [0, 0, 0, 1]);
-  writeTransform(out, 1, [x + Math.sin(theta) * POLE_HALF_LENGTH, 0, AXLE_Z + Math.cos(theta) * POLE_HALF_LENGTH], aboutY(theta));
+  writeTransform(out, 0, x, 0, 0, [0, 0, 0, 1]);
+  writeTransform(out, 1, x + Math.sin(theta) * POLE_HALF_LENGTH, 0, AXLE_Z + Math.cos(theta) * POLE_HALF_LENGTH, aboutY(theta));
   return out;
 }
 
@@ -91,7 +81,7 @@ export function pendulumScene(): ReplayScene {
 export function pendulumTransforms(state: ArrayLike<number>, out = new Float32Array(TRANSFORM_SIZE)): Float32Array {
   const theta = state[0]!;
   // The rod runs from the pivot to 1 m out: its centre half way, the caps' centres 0.1 m in from each end.
-  writeTransform(out, 0, [-Math.sin(theta) * 0.5, 0, Math.cos(theta) * 0.5], aboutY(-theta));
+  writeTransform(out, 0, -Math.sin(theta) * 0.5, 0, Math.cos(theta) * 0.5, aboutY(-theta));
   return out;
 }
 

@@ -3,7 +3,7 @@
  * arm's pedestal as static bodies; the arm's links, the palm, the fingers, the task's prop and the goal
  * marker as dynamic bodies whose per-frame transforms come from the env's world.
  */
-import { TRANSFORM_SIZE, type DynamicBody, type ReplayScene, type StaticBody } from '../../replay/format';
+import { TRANSFORM_SIZE, writeTransform, type DynamicBody, type ReplayScene, type StaticBody } from '../../replay/format';
 import type { ReplaySource } from '../../replay/scenes';
 import { ARM, matToQuat } from './arm';
 import type { ManipulationEnv } from './env';
@@ -68,16 +68,6 @@ export function manipulationScene(env: ManipulationEnv): ReplayScene {
   };
 }
 
-function write(out: Float32Array, body: number, x: number, y: number, z: number, q: ArrayLike<number>): void {
-  const o = body * TRANSFORM_SIZE;
-  out[o] = x;
-  out[o + 1] = y;
-  out[o + 2] = z;
-  out[o + 3] = q[0]!;
-  out[o + 4] = q[1]!;
-  out[o + 5] = q[2]!;
-  out[o + 6] = q[3]!;
-}
 
 /** One frame: the transforms of `manipulationScene(env)`'s dynamic bodies, in their order. */
 export function manipulationTransforms(env: ManipulationEnv, out?: Float32Array): Float32Array {
@@ -92,30 +82,30 @@ export function manipulationTransforms(env: ManipulationEnv, out?: Float32Array)
     const R = kin.linkRot.subarray(9 * link, 9 * link + 9);
     matToQuat(R, q);
     const p = kin.jointPos;
-    write(frame, b++, p[3 * link]! + R[2]! * half, p[3 * link + 1]! + R[5]! * half, p[3 * link + 2]! + R[8]! * half, q);
+    writeTransform(frame, b++, p[3 * link]! + R[2]! * half, p[3 * link + 1]! + R[5]! * half, p[3 * link + 2]! + R[8]! * half, q);
   }
   const H = kin.handRot;
   const hp = kin.handPos;
   matToQuat(H, q);
-  write(frame, b++, hp[0]! + H[2]! * WRIST_HALF, hp[1]! + H[5]! * WRIST_HALF, hp[2]! + H[8]! * WRIST_HALF, q);
-  write(frame, b++, hp[0]! + H[2]! * GRIPPER.palmZ, hp[1]! + H[5]! * GRIPPER.palmZ, hp[2]! + H[8]! * GRIPPER.palmZ, q);
+  writeTransform(frame, b++, hp[0]! + H[2]! * WRIST_HALF, hp[1]! + H[5]! * WRIST_HALF, hp[2]! + H[8]! * WRIST_HALF, q);
+  writeTransform(frame, b++, hp[0]! + H[2]! * GRIPPER.palmZ, hp[1]! + H[5]! * GRIPPER.palmZ, hp[2]! + H[8]! * GRIPPER.palmZ, q);
   for (let f = 0; f < 2; f++) {
     w.fingerPose(f, pose);
-    write(frame, b++, pose[0]!, pose[1]!, pose[2]!, pose.subarray(3));
+    writeTransform(frame, b++, pose[0]!, pose[1]!, pose[2]!, pose.subarray(3));
   }
   if (env.spec.prop === 'cube') {
-    write(frame, b++, w.cubePos[0]!, w.cubePos[1]!, w.cubePos[2]!, w.cubeQuat);
+    writeTransform(frame, b++, w.cubePos[0]!, w.cubePos[1]!, w.cubePos[2]!, w.cubeQuat);
   } else if (env.spec.prop === 'door') {
     const th = w.doorAngle;
     const dq = [0, 0, Math.sin(th / 2), Math.cos(th / 2)];
     const c = Math.cos(th);
     const s = Math.sin(th);
     const ly = -DOOR.width / 2;
-    write(frame, b++, DOOR.planeX - s * ly, DOOR.hingeY + c * ly, DOOR.bottomZ + DOOR.height / 2, dq);
+    writeTransform(frame, b++, DOOR.planeX - s * ly, DOOR.hingeY + c * ly, DOOR.bottomZ + DOOR.height / 2, dq);
     const h = w.handlePosition();
-    write(frame, b++, h[0]!, h[1]!, h[2]!, dq);
+    writeTransform(frame, b++, h[0]!, h[1]!, h[2]!, dq);
   }
-  if (env.spec.prop !== 'door') write(frame, b++, env.goal[0]!, env.goal[1]!, env.goal[2]!, [0, 0, 0, 1]);
+  if (env.spec.prop !== 'door') writeTransform(frame, b++, env.goal[0]!, env.goal[1]!, env.goal[2]!, [0, 0, 0, 1]);
   return frame;
 }
 
