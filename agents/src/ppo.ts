@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng, RunningMeanStd, type FinishedEpisode, type Info, type Space, type StepResultBuffers, type VecEnvLike, type VecStepResult } from '@rewardlab/sim';
+import type { WorkerStats } from './remote';
 import { actionWidth, distributionFor, headSize, logProbAndEntropy, sampleActions, type DistributionKind } from './distributions';
 import { Mlp } from './nn';
 import type { PpoConfig } from './config';
@@ -249,6 +250,8 @@ export interface IterationMetrics {
   updateSeconds: number;
   /** Against a scripted carball opponent (set by `train`): the run's games so far and team 0's touches. */
   opponent?: { games: number; wins: number; draws: number; losses: number; touches: number };
+  /** Training over sim workers (set by `train`): workers in the rollout, lost, rejoined, joined and left so far. */
+  workers?: WorkerStats;
 }
 
 export class TrainingDivergedError extends Error {
@@ -294,6 +297,8 @@ export interface OpponentController {
   act(rawObs: Float32Array, envActions: Float32Array | Int32Array, obsSize: number, actionSize: number): Promise<void>;
   /** Sees every step's result (episode outcomes for ratings). */
   observe(r: VecStepResult): void;
+  /** The trainer moved to another vector env (`PpoTrainer.replaceVec`): size the slot mask for it. */
+  resize?(vec: VecEnvLike): void;
 }
 
 export interface PpoTrainerOptions {
@@ -341,43 +346,56 @@ export class PpoTrainer {
   episodesSeen = 0;
   recentEpisodes: EpisodeRecord[] = [];
   private readonly T: number;
-  private readonly S: number;
+  private S!: number;
   private readonly width: number;
-  // Rollout storage, allocated once.
-  private readonly bufObs: Float32Array;
-  private readonly bufActions: Float32Array;
-  private readonly bufLogProbs: Float32Array;
-  private readonly bufValues: Float32Array;
-  private readonly bufRewards: Float32Array;
-  private readonly bufDones: Uint8Array;
+  // Rollout storage, allocated once (again when `replaceVec` changes the number of slots).
+  private bufObs!: Float32Array;
+  private bufActions!: Float32Array;
+  private bufLogProbs!: Float32Array;
+  private bufValues!: Float32Array;
+  private bufRewards!: Float32Array;
+  private bufDones!: Uint8Array;
   /** γ·V(final observation) of truncated steps, added after the return transforms saw the env's rewards. */
-  private readonly bufBootstrap: Float32Array;
-  private readonly bufValid: Uint8Array;
-  private readonly advantages: Float32Array;
-  private readonly returns: Float32Array;
-  private readonly normObs: Float32Array;
-  private readonly stepActions: { actions: Float32Array; envActions: Float32Array | Int32Array; logProbs: Float32Array };
+  private bufBootstrap!: Float32Array;
+  private bufValid!: Uint8Array;
+  private advantages!: Float32Array;
+  private returns!: Float32Array;
+  private normObs!: Float32Array;
+  private stepActions!: { actions: Float32Array; envActions: Float32Array | Int32Array; logProbs: Float32Array };
   private started = false;
   private readonly componentSums = new Map<string, number>();
   /** Running env-native return per slot (what `meanReturn` reports). */
-  private nativeReturn: Float64Array;
+  private nativeReturn!: Float64Array;
   private componentCount = 0;
 
+  private vecEnv: VecEnvLike;
+
   constructor(
-    readonly vec: VecEnvLike,
+    vec: VecEnvLike,
     readonly options: PpoTrainerOptions,
   ) {
     const c = (this.config = options.config);
     this.rng = new Rng(options.seed);
     this.T = c.numSteps;
-    this.S = vec.numSlots;
-    const batch = this.T * this.S;
-    if (c.minibatchSize > batch) throw new RangeError(`minibatchSize ${c.minibatchSize} is larger than the rollout (${c.numSteps} steps × ${this.S} slots = ${batch} samples)`);
+    this.vecEnv = vec;
+    const batch = this.T * vec.numSlots;
+    if (c.minibatchSize > batch) throw new RangeError(`minibatchSize ${c.minibatchSize} is larger than the rollout (${c.numSteps} steps × ${vec.numSlots} slots = ${batch} samples)`);
     this.policy = new ActorCritic(vec.obsSize, vec.singleActionSpace, c.hiddenSizes, c.activation, this.rng, c.logStdInit);
     this.width = actionWidth(this.policy.dist);
     // Adam with ε = 1e-5, as SB3 and CleanRL configure it for PPO.
     this.optimizer = tf.train.adam(c.learningRate, 0.9, 0.999, 1e-5);
     this.obsRms = c.normalizeObservation ? new RunningMeanStd(vec.obsSize) : null;
+    this.allocate(vec);
+  }
+
+  /** The vector env the rollouts run on. */
+  get vec(): VecEnvLike {
+    return this.vecEnv;
+  }
+
+  private allocate(vec: VecEnvLike): void {
+    this.S = vec.numSlots;
+    const batch = this.T * this.S;
     this.bufObs = new Float32Array(batch * vec.obsSize);
     this.bufActions = new Float32Array(batch * this.width);
     this.bufLogProbs = new Float32Array(batch);
@@ -391,6 +409,24 @@ export class PpoTrainer {
     this.normObs = new Float32Array(this.S * vec.obsSize);
     this.nativeReturn = new Float64Array(this.S);
     this.stepActions = { actions: new Float32Array(this.S * this.width), envActions: vec.createActionBuffer(), logProbs: new Float32Array(this.S) };
+  }
+
+  /**
+   * Continues on another vector env of the same env and spaces (a run whose sim workers changed between
+   * rollouts): the policy, optimizer, statistics and counters carry on; the rollout storage is sized for
+   * the new vector, whose envs all start fresh episodes at the next iteration (the unfinished episodes of
+   * the old one are not counted). The caller owns and closes the old vector.
+   */
+  replaceVec(vec: VecEnvLike): void {
+    const old = this.vecEnv;
+    if (vec.obsSize !== old.obsSize || vec.numAgents !== old.numAgents || JSON.stringify(vec.singleActionSpace) !== JSON.stringify(old.singleActionSpace)) {
+      throw new TypeError(`PpoTrainer.replaceVec: the new vector (${vec.envId}: ${vec.obsSize} observations, ${vec.numAgents} agent slots) does not match the old one (${old.envId}: ${old.obsSize}, ${old.numAgents})`);
+    }
+    this.vecEnv = vec;
+    this.allocate(vec);
+    this.currentObsView = null;
+    this.started = false;
+    this.options.opponent?.resize?.(vec);
   }
 
   /** The slots an opponent plays in the current rollout (null: the learner plays every slot). */
@@ -707,7 +743,8 @@ export class PpoTrainer {
     }
     this.recentEpisodes = state.recentEpisodes.map((e) => ({ ...e }));
     this.episodesSeen = state.episodesSeen;
-    if (state.nativeReturn) this.nativeReturn.set(state.nativeReturn);
+    // A run resumed on another number of sim workers starts its episodes afresh.
+    if (state.nativeReturn && state.nativeReturn.length === this.nativeReturn.length) this.nativeReturn.set(state.nativeReturn);
     (this.options.transforms ?? []).forEach((t, i) => {
       const s = state.transforms?.[i];
       if (s !== undefined && s !== null) t.setState?.(s);

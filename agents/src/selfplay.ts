@@ -9,7 +9,7 @@
  * with S = 1 for a win of the learner's team, ½ for a draw, 0 for a loss.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Rng, Wrapper, makeEnv, VecEnv, boxBounds, type AnyEnv, type CarballState, type RngState, type Space, type VecStepResult, ballChaser } from '@rewardlab/sim';
+import { Rng, Wrapper, makeEnv, VecEnv, boxBounds, type AnyEnv, type CarballState, type RngState, type Space, type VecEnvLike, type VecStepResult, ballChaser } from '@rewardlab/sim';
 import { ActorCritic, stepInfo, type OpponentController } from './ppo';
 import { sampleActions } from './distributions';
 import { CheckpointError } from './checkpoint';
@@ -150,12 +150,12 @@ export class SelfPlayController implements OpponentController {
   private net: ActorCritic | null = null;
   private readonly rng: Rng;
   private iterations = 0;
-  private readonly mask: Uint8Array;
+  private mask: Uint8Array;
   readonly results: GameResults = { games: 0, wins: 0, draws: 0, losses: 0 };
 
   constructor(
     readonly policy: ActorCritic,
-    readonly numEnvs: number,
+    public numEnvs: number,
     readonly numAgents: number,
     readonly config: SelfPlayConfig,
     seed: number,
@@ -168,6 +168,12 @@ export class SelfPlayController implements OpponentController {
 
   get opponent(): PoolEntry | null {
     return this.current;
+  }
+
+  resize(vec: { numEnvs: number; numAgents: number }): void {
+    if (vec.numAgents !== this.numAgents) throw new RangeError(`self-play: the new vector has ${vec.numAgents} agent slots per env, not ${this.numAgents}`);
+    this.numEnvs = vec.numEnvs;
+    this.mask = teamOneMask(vec.numEnvs, vec.numAgents, this.config.teamSize);
   }
 
   async beginRollout(globalStep: number): Promise<Uint8Array | null> {
@@ -260,12 +266,12 @@ export function randomActionInto(space: Space, rng: Rng, out: Float32Array | Int
  */
 export class ScriptedOpponent implements OpponentController {
   private readonly rng: Rng;
-  private readonly mask: Uint8Array;
+  private mask: Uint8Array;
   readonly results: ScriptedResults = { games: 0, wins: 0, draws: 0, losses: 0, touches: 0 };
 
   constructor(
     readonly kind: CarballOpponent,
-    private readonly vec: { numEnvs: number; numAgents: number; actionSize: number; singleActionSpace: Space; getState?: (i: number) => CarballState },
+    private vec: { numEnvs: number; numAgents: number; actionSize: number; singleActionSpace: Space; getState?: (i: number) => CarballState },
     private readonly teamSize: number,
     seed: number,
   ) {
@@ -273,6 +279,12 @@ export class ScriptedOpponent implements OpponentController {
     if (kind === 'ball-chaser' && typeof vec.getState !== 'function') throw new TypeError('a ball-chaser opponent needs a vector env that exposes each env\'s state (getState)');
     this.rng = new Rng(seed);
     this.mask = teamOneMask(vec.numEnvs, vec.numAgents, teamSize);
+  }
+
+  resize(vec: VecEnvLike): void {
+    if (this.kind === 'ball-chaser' && typeof (vec as { getState?: unknown }).getState !== 'function') throw new TypeError("a ball-chaser opponent needs a vector env that exposes each env's state (getState)");
+    this.vec = vec as typeof this.vec;
+    this.mask = teamOneMask(vec.numEnvs, vec.numAgents, this.teamSize);
   }
 
   async beginRollout(): Promise<Uint8Array | null> {

@@ -12,7 +12,7 @@ import { selectBackend, type BackendPreference } from './backend';
 import { parsePpoConfig, PPO_PRESETS, ConfigError, type PpoConfig, type PpoConfigInput } from './config';
 import { ActorCritic, normalizeObservations, PpoTrainer, type IterationMetrics, type RewardTransformLike } from './ppo';
 import { actionWidth, sampleActions } from './distributions';
-import { makeRemoteVecEnvFactory } from './remote';
+import { makeRemoteVecEnvFactory, membershipOf, workerStatsOf, type WorkerStats } from './remote';
 import { OpponentPool, ScriptedOpponent, SELF_PLAY_DEFAULTS, SelfPlayController, type CarballOpponent, type GameResults, type ScriptedResults, type SelfPlayConfig } from './selfplay';
 import { createReturnTransforms, isStatefulVecEnv, parseRewardSpec, withReward, withVecReward, type RewardSpec } from '@rewardlab/rewards';
 import { CheckpointError, evaluationEnvOptions, jsonEnvOptions, loadPolicyWeights, loadSelfPlayWeights, loadTrainerState, readPolicyFile, savePolicy, saveSelfPlayWeights, saveTrainerState, type PolicyFile } from './checkpoint';
@@ -51,11 +51,17 @@ export interface TrainOptions {
   usePreset?: boolean;
   /** Called once the run is set up, with what it resolved (total steps, backend, hyperparameters). */
   onStart?: (info: { env: string; totalSteps: number; numEnvs: number; backend: string; config: PpoConfig; runDir: string }) => void;
-  onIteration?: (m: IterationMetrics) => void;
+  /** Called after each iteration; a returned promise is awaited before the next one. */
+  onIteration?: (m: IterationMetrics) => unknown;
   onCheckpoint?: (dir: string, step: number) => void;
   signal?: AbortSignal;
-  /** Sim worker URLs (`--workers`): the rollout runs on these workers' envs (agents/src/remote.ts). */
+  /**
+   * Sim worker URLs (`--workers`): the rollout runs on these workers' envs (agents/src/remote.ts). A
+   * dns://HOST:PORT entry is every address of HOST, resolved again before each rollout.
+   */
   workers?: string[];
+  /** dns:// workers: how long to wait for the first one (default 60 000 ms). */
+  discoveryTimeoutMs?: number;
   /** Builds the vector env instead of the default local VecEnv (remote workers, carball arenas). */
   makeVecEnv?: (envId: string, numEnvs: number) => Promise<VecEnvLike>;
 }
@@ -78,6 +84,8 @@ export interface TrainResult {
   selfPlay?: ReturnType<OpponentPool['toJSON']> & GameResults;
   /** Games against the scripted opponent (`opponent`), and team 0's touches over the whole run. */
   opponent?: { kind: CarballOpponent } & ScriptedResults;
+  /** Training over sim workers: the workers at the end, and how many were lost, rejoined, joined and left. */
+  workers?: WorkerStats;
 }
 
 const ALGOS = ['ppo'];
@@ -96,7 +104,7 @@ async function buildVecEnv(envId: string, numEnvs: number, options: TrainOptions
   if (options.makeVecEnv) return options.makeVecEnv(envId, numEnvs);
   if (options.workers?.length) {
     if (options.rescaleActions) throw new ConfigError('--rescale-actions is not applied on sim workers; leave it out with --workers');
-    return makeRemoteVecEnvFactory(options.workers, { reward, envOptions: options.envOptions })(envId, numEnvs);
+    return makeRemoteVecEnvFactory(options.workers, { reward, envOptions: options.envOptions, ...(options.discoveryTimeoutMs !== undefined ? { discoveryTimeoutMs: options.discoveryTimeoutMs } : {}) })(envId, numEnvs);
   }
   // Carball: every arena in one Rapier world (CarballVecEnv, several times faster than a world per env),
   // with the reward spec applied to the vector. Next-step autoreset there: the ending step is scored on
@@ -146,7 +154,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (resumeFile.envId !== envId) throw new CheckpointError(`the checkpoint ${options.resume} was trained on ${resumeFile.envId}, not ${envId}`);
   }
 
-  const vec = await buildVecEnv(envId, numEnvs, options, reward);
+  let vec = await buildVecEnv(envId, numEnvs, options, reward);
+  const membership = membershipOf(vec);
   const out = resolve(options.out ?? join('runs', `${envId.replace(/[^A-Za-z0-9_.-]/g, '_')}-${seed}-${Date.now()}`));
   const checkpointsDir = join(out, 'checkpoints');
   // One JSON line of IterationMetrics per iteration (a resumed run appends to its own run directory).
@@ -234,10 +243,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         stopped = true;
         break;
       }
+      if (membership && trainer.iteration > 0) {
+        // dns:// workers: take in the ones that appeared, drop the ones that left, between rollouts.
+        const next = await membership.refresh(vec as Parameters<typeof membership.refresh>[0]);
+        if (next) {
+          trainer.replaceVec(next);
+          vec = next;
+        }
+      }
       const m = await trainer.iterate();
       if (scripted) m.opponent = { ...scripted.results };
+      const workers = workerStatsOf(vec);
+      if (workers) m.workers = workers;
       if (m.meanReturn !== null) curve.push([m.step, m.meanReturn]);
-      options.onIteration?.(m);
+      await options.onIteration?.(m);
       await appendFile(metricsFile, `${JSON.stringify(m)}\n`);
       if (options.checkpointEvery && trainer.iteration % options.checkpointEvery === 0 && trainer.globalStep < totalSteps) await checkpoint();
     }
@@ -246,6 +265,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await savePolicyTo(policyDir);
     const recent = trainer.recentEpisodes;
     const successes = recent.filter((e) => e.isSuccess !== undefined);
+    const finalWorkers = workerStatsOf(vec);
     return {
       env: envId,
       algo: 'ppo',
@@ -262,6 +282,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       ...(options.resume ? { resumedFrom: options.resume } : {}),
       ...(selfPlay ? { selfPlay: { ...selfPlay.pool.toJSON(), ...selfPlay.results } } : {}),
       ...(scripted ? { opponent: { kind: scripted.kind, ...scripted.results } } : {}),
+      ...(finalWorkers ? { workers: finalWorkers } : {}),
     };
   } catch (err) {
     if (lastCheckpoint) (err as Error).message += ` (the last good checkpoint is ${lastCheckpoint})`;

@@ -1,42 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { MultiVecEnv, VecEnvLike, VecStepResult } from '@rewardlab/sim';
 import { makeRemoteVecEnvFactory, parseWorkerUrls, train } from '../src';
+import { kill9, killAll, startWorker, type Worker } from './workers';
 
-/** A sim worker as a child process running the built `SimWorkerServer` (what `rewardlab sim-worker` runs). */
-interface Worker {
-  child: ChildProcess;
-  port: number;
-  url: string;
-}
-const workers: Worker[] = [];
-const SCRIPT = `
-const { SimWorkerServer } = require(${JSON.stringify(require.resolve('@rewardlab/sim'))});
-SimWorkerServer.start(JSON.parse(process.argv[1])).then((s) => process.stdout.write(JSON.stringify({ port: s.port, url: s.url }) + '\\n'),
-  (err) => { process.stderr.write(String(err) + '\\n'); process.exit(1); });
-`;
-function startWorker(options: { envId: string; numEnvs: number; port?: number }): Promise<Worker> {
-  const child = spawn(process.execPath, ['-e', SCRIPT, JSON.stringify({ port: 0, ...options })], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', (line) => {
-      const w = { child, ...(JSON.parse(line) as { port: number; url: string }) };
-      workers.push(w);
-      resolve(w);
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
-  });
-}
-function kill9(w: Worker): Promise<void> {
-  if (w.child.exitCode !== null || w.child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => (w.child.once('exit', () => done()), w.child.kill('SIGKILL')));
-}
-afterAll(async () => {
-  await Promise.all(workers.map(kill9));
-});
+afterAll(killAll);
 
 const out = (): string => mkdtempSync(join(tmpdir(), 'rewardlab-remote-'));
 
@@ -107,8 +77,10 @@ class CheckedVecEnv implements VecEnvLike {
 
 describe('training over sim workers', () => {
   it('parses --workers lists', () => {
-    expect(parseWorkerUrls(' ws://a:9100, wss://b:9100 ')).toEqual(['ws://a:9100', 'wss://b:9100']);
+    expect(parseWorkerUrls(' ws://a:9100, wss://b:9100 ,dns://sim-worker:9100')).toEqual(['ws://a:9100', 'wss://b:9100', 'dns://sim-worker:9100']);
     expect(() => parseWorkerUrls('http://a:9100')).toThrow(/ws:\/\//);
+    expect(() => parseWorkerUrls('dns://sim-worker')).toThrow(/needs a host name and a port/);
+    expect(() => parseWorkerUrls('dns://sim-worker:9100/x')).toThrow(/only dns:\/\/host:port/);
     expect(() => parseWorkerUrls('')).toThrow(/at least one/);
   });
 

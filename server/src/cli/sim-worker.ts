@@ -19,7 +19,9 @@ export interface SimWorkerCommandOptions {
 }
 
 /**
- * `rewardlab sim-worker`: hosts a vector env behind a WebSocket (sim/PROTOCOL.md) until SIGINT/SIGTERM.
+ * `rewardlab sim-worker`: hosts a vector env behind a WebSocket (sim/PROTOCOL.md) until SIGINT/SIGTERM,
+ * which drain it (the frame in progress is finished and answered, then the sessions are closed). The
+ * port also answers `GET /healthz` and `GET /readyz` (503 while draining) for container probes.
  * Once listening it prints one line (with --json, one JSON object: url, port, env, numEnvs); logs go to
  * stderr. The token can also come from REWARDLAB_WORKER_TOKEN, which keeps it out of `ps`.
  */
@@ -64,8 +66,18 @@ export function registerSimWorkerCommand(program: Command): void {
       process.stdout.write(opts.json ? `${JSON.stringify(info)}\n` : `sim worker for ${info.env} × ${info.numEnvs} (${groups} group${groups > 1 ? 's' : ''}) listening on ${info.url}\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
-          log?.(`${signal}: shutting down`);
-          void server.close().then(resolve, resolve);
+          // Always said, even with --quiet: an orchestrator's logs should show a clean drain.
+          process.stderr.write(`rewardlab sim-worker: ${signal}: finishing the frame in progress and closing the sessions\n`);
+          void server.close().then(
+            (sessions) => {
+              process.stderr.write(`rewardlab sim-worker: drained after ${server.stats.steps} steps; closed ${sessions} session${sessions === 1 ? '' : 's'}\n`);
+              resolve();
+            },
+            (err: unknown) => {
+              process.stderr.write(`rewardlab sim-worker: error while draining: ${(err as Error).message}\n`);
+              resolve();
+            },
+          );
         };
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));

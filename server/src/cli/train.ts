@@ -49,17 +49,30 @@ export function registerTrainCommands(program: Command): void {
     .option('--checkpoint-every <iterations>', 'save a checkpoint every N iterations', nonNegativeInt, 0)
     .option('--resume <dir>', 'continue from a checkpoint directory')
     .option('--no-preset', "ignore RL Zoo's tuned hyperparameters for the env")
-    .option('--workers <urls>', 'sim worker URLs, comma-separated (ws://host:9100,…); token from $REWARDLAB_WORKER_TOKEN', (v: string) => parseWorkerUrls(v))
+    .option('--workers <urls>', 'sim workers, comma-separated: ws://host:9100 URLs, or dns://name:9100 for every address of a name (re-resolved at each rollout); token from $REWARDLAB_WORKER_TOKEN', (v: string) => parseWorkerUrls(v))
+    .option('--discovery-timeout <seconds>', 'dns:// workers: how long to wait for the first one to answer', positiveInt, 60)
     .option('--rescale-actions', 'act in [-1, 1] on bounded box action spaces, rescaled onto the env bounds')
     .option('--opponent <name>', 'carball: train against a scripted opponent (random or ball-chaser) instead of self-play', (v: string) => {
       if (v !== 'random' && v !== 'ball-chaser') throw new InvalidArgumentError(`expected random or ball-chaser, got "${v}"`);
       return v as CarballOpponent;
     })
     .option('--json', 'print the result as one JSON object on the last stdout line')
-    .action(async (opts: { env?: string; envModule?: string; algo: string; reward?: string; steps?: number; seed: number; numEnvs?: number; backend: BackendPreference; out?: string; hidden?: number[]; lr?: number; set: Record<string, unknown>; envOption: Record<string, unknown>; checkpointEvery: number; resume?: string; preset: boolean; rescaleActions?: boolean; workers?: string[]; opponent?: CarballOpponent; json?: boolean }) => {
+    .action(async (opts: { env?: string; envModule?: string; algo: string; reward?: string; steps?: number; seed: number; numEnvs?: number; backend: BackendPreference; out?: string; hidden?: number[]; lr?: number; set: Record<string, unknown>; envOption: Record<string, unknown>; checkpointEvery: number; resume?: string; preset: boolean; rescaleActions?: boolean; workers?: string[]; discoveryTimeout: number; opponent?: CarballOpponent; json?: boolean }) => {
       const ppo: PpoConfigInput = { ...(opts.set as PpoConfigInput), ...(opts.hidden ? { hiddenSizes: opts.hidden } : {}), ...(opts.lr !== undefined ? { learningRate: opts.lr } : {}) };
       let bar: ReturnType<typeof progressBar> | null = null;
+      // SIGTERM (docker stop, a Kubernetes eviction) or SIGINT: finish the iteration, write a checkpoint
+      // and the policy, report the run as stopped; `--resume` continues it.
+      const abort = new AbortController();
+      const onSignal = (signal: NodeJS.Signals): void => {
+        if (abort.signal.aborted) return;
+        process.stderr.write(`\nrewardlab: ${signal}: stopping after this iteration and writing a checkpoint (continue with --resume)\n`);
+        abort.abort();
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
       const result = await train({
+        signal: abort.signal,
+        discoveryTimeoutMs: opts.discoveryTimeout * 1000,
         env: opts.env,
         envModule: opts.envModule,
         algo: opts.algo,
@@ -85,11 +98,15 @@ export function registerTrainCommands(program: Command): void {
           if (!bar) return;
           if (m.step > bar.getTotal()) bar.setTotal(m.step);
           const games = m.opponent && m.opponent.games > 0 ? ` | ${m.opponent.games} games, ${(m.opponent.touches / m.opponent.games).toFixed(3)} touches/game` : '';
-          bar.update(m.step, { info: `${Math.round(m.stepsPerSecond)} steps/s | mean return ${formatReturn(m.meanReturn)} | entropy ${m.entropy.toFixed(3)}${games}` });
+          const workers = m.workers ? ` | ${m.workers.live}/${m.workers.parts} workers` : '';
+          bar.update(m.step, { info: `${Math.round(m.stepsPerSecond)} steps/s | mean return ${formatReturn(m.meanReturn)} | entropy ${m.entropy.toFixed(3)}${games}${workers}` });
         },
+      }).finally(() => {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
       });
       (bar as ReturnType<typeof progressBar> | null)?.stop();
-      emitResult(result, opts, (r: TrainResult) => `${r.env}: ${r.steps} steps in ${r.wallSeconds.toFixed(1)} s on ${r.backend}; final mean return ${formatReturn(r.finalMeanReturn)}; policy in ${r.policyDir}`);
+      emitResult(result, opts, (r: TrainResult) => `${r.env}: ${r.stopped ? 'stopped after ' : ''}${r.steps} steps in ${r.wallSeconds.toFixed(1)} s on ${r.backend}; final mean return ${formatReturn(r.finalMeanReturn)}; policy in ${r.policyDir}${r.workers ? `; ${r.workers.parts} sim worker(s) at the end (${r.workers.losses} lost, ${r.workers.joined} joined, ${r.workers.left} left)` : ''}`);
     });
 
   program

@@ -148,6 +148,10 @@ export class RemoteVecEnv implements VecEnvLike {
     this.ws.on('error', () => {});
     this.ws.terminate();
     const { ws, spec } = await handshake(this.url, this.options);
+    if (this.closed) {
+      ws.terminate(); // closed while the handshake was under way
+      throw new Error(`RemoteVecEnv ${this.url} is closed`);
+    }
     const same = ['envId', 'numEnvs', 'numAgents', 'obsSize', 'actionSize', 'actionDtype', 'autoreset', 'group'] as const;
     const changed: string[] = same.filter((k) => spec[k] !== this.spec[k]);
     if (JSON.stringify(spec.reward) !== JSON.stringify(this.spec.reward)) changed.push('reward');

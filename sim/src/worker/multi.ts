@@ -476,6 +476,27 @@ export class MultiVecEnv implements VecEnvLike {
     this.options.log?.(`MultiVecEnv: ${line}`);
   }
 
+  /**
+   * Gives up the vector without closing its live parts, so that they can join another MultiVecEnv (a
+   * trainer whose set of workers changed between rollouts). Reconnection stops; parts that are lost are
+   * closed. Returns the parts that were stepping or had rejoined (each has been reset or must be reset
+   * by its next owner), in part order. The MultiVecEnv is closed afterwards.
+   */
+  async release(): Promise<VecEnvLike[]> {
+    this.assertOpen();
+    if (this.inFlight.size) throw new Error(`${this.envId} MultiVecEnv: ${this.inFlight.size} group(s) still in flight; recvGroup() them before release()`);
+    this.closed = true;
+    this.wake?.();
+    const kept = this.parts.filter((_, k) => this.states[k] !== 'lost');
+    await Promise.all(this.parts.filter((_, k) => this.states[k] === 'lost').map((p) => p.close()));
+    return kept;
+  }
+
+  /** Whether part k is stepping (not lost and not waiting to rejoin). */
+  isLive(k: number): boolean {
+    return this.states[k] === 'live';
+  }
+
   /** Closes every part (remote sessions close cleanly) and stops reconnecting; safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -4,8 +4,14 @@
  * the token in constant time, the spec back, then binary reset/step frames answered with result frames.
  * Every frame is validated; a bad one is answered with an error frame and, after `maxBadFrames` bad
  * frames in a row, the session is closed. The worker itself never goes down because of a client.
+ *
+ * The same port answers plain HTTP for orchestrators: `GET /healthz` (200 while the process serves) and
+ * `GET /readyz` (200 while it accepts sessions, 503 once it drains). `close()` drains: it stops taking
+ * connections and frames, lets the frame being simulated finish and its result go out, then closes every
+ * session with code 4006 (a trainer drops or reconnects the worker, as after any loss).
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { CarballVecEnv } from '../envs/carball/vector';
@@ -91,8 +97,23 @@ interface Session {
   started: boolean;
 }
 
+/** What `GET /healthz` and `GET /readyz` answer (JSON). */
+export interface SimWorkerHealth {
+  status: 'ok' | 'draining';
+  env: string;
+  numEnvs: number;
+  groups: number;
+  /** Sessions driving a group now. */
+  sessions: number;
+  steps: number;
+  protocol: number;
+}
+
 export class SimWorkerServer {
   private wss: WebSocketServer | null = null;
+  private http: Server | null = null;
+  /** Set by `close()`: no new connection or frame is taken. */
+  private draining = false;
   /** The session driving each group. */
   private readonly active: (Session | null)[] = [];
   /** Vector env of each autoreset mode and group, keyed `mode/group`. */
@@ -126,7 +147,20 @@ export class SimWorkerServer {
   }
 
   get port(): number {
-    return (this.wss?.address() as AddressInfo | undefined)?.port ?? 0;
+    return (this.http?.address() as AddressInfo | null | undefined)?.port ?? 0;
+  }
+
+  /** The body of the health endpoints. */
+  get health(): SimWorkerHealth {
+    return {
+      status: this.draining ? 'draining' : 'ok',
+      env: this.envId,
+      numEnvs: this.options.numEnvs,
+      groups: this.groupSizes.length,
+      sessions: this.active.filter((s) => s !== null && s.alive).length,
+      steps: this.stats.steps,
+      protocol: PROTOCOL_VERSION,
+    };
   }
 
   /** The env id this worker hosts (an env module's own id, or its path). */
@@ -192,15 +226,19 @@ export class SimWorkerServer {
     const sizes = sizesOf({ numEnvs: Math.max(...this.groupSizes), ...this.spaces! });
     const maxPayload = (this.maxFrameBytes = Math.max(MAX_HELLO_BYTES, stepFrameBytes(sizes), HEADER_BYTES + 16 + MAX_RESET_OPTIONS_BYTES));
     return new Promise((resolve, reject) => {
-      const wss = new WebSocketServer({ host: this.options.host ?? '127.0.0.1', port: this.options.port ?? 0, maxPayload, perMessageDeflate: false, clientTracking: true });
-      wss.once('error', reject);
-      wss.once('listening', () => {
-        wss.off('error', reject);
-        wss.on('error', (err) => this.log(`server error: ${err.message}`));
+      const http = createServer((req, res) => this.answerHttp(req, res));
+      const wss = new WebSocketServer({ server: http, maxPayload, perMessageDeflate: false, clientTracking: true });
+      http.once('error', reject);
+      http.once('listening', () => {
+        http.off('error', reject);
+        http.on('error', (err) => this.log(`server error: ${err.message}`));
         resolve();
       });
+      wss.on('error', (err) => this.log(`server error: ${err.message}`));
       wss.on('connection', (ws) => this.accept(ws));
       this.wss = wss;
+      this.http = http;
+      http.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1');
       const every = this.options.heartbeatMs ?? 10_000;
       this.heartbeat = setInterval(() => {
         for (const client of wss.clients) {
@@ -218,9 +256,26 @@ export class SimWorkerServer {
     });
   }
 
+  /** Plain HTTP on the worker's port: the probes of Docker and Kubernetes. */
+  private answerHttp(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (code: number, body: unknown): void => {
+      res.writeHead(code, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, { error: `${req.method} is not allowed; GET /healthz or /readyz` });
+    if (path === '/healthz') return send(200, this.health);
+    if (path === '/readyz') return send(this.draining ? 503 : 200, this.health);
+    send(404, { error: `no ${path} here: this is a sim worker (WebSocket protocol ${PROTOCOL_VERSION}; GET /healthz, /readyz)` });
+  }
+
   private accept(ws: WebSocket): void {
+    if (this.draining) {
+      ws.close(CloseCode.ShuttingDown, 'worker shutting down');
+      return;
+    }
     const session: Session = { ws, authenticated: false, badFrames: 0, alive: true, vec: null, group: 0, sizes: null, actions: null, started: false };
     ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (this.draining) return; // a frame that arrives once the worker drains is not taken
       const frame = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
       this.queue = this.queue.then(() => this.handle(session, frame, isBinary)).catch((err) => this.log(`internal error: ${(err as Error).stack ?? err}`));
     });
@@ -348,14 +403,34 @@ export class SimWorkerServer {
     this.options.log?.(line);
   }
 
-  /** Stops accepting, closes every session (code 4006) and the envs. */
-  async close(): Promise<void> {
+  /**
+   * Drains and stops: no new connection or frame is taken, the frames already taken are finished and
+   * answered, then every session is closed (code 4006) and the envs with them. Resolves to the number of
+   * sessions it closed. Safe to call twice.
+   */
+  async close(): Promise<number> {
     if (this.heartbeat) clearInterval(this.heartbeat);
+    this.draining = true;
+    await this.queue;
     const wss = this.wss;
+    const http = this.http;
     this.wss = null;
+    this.http = null;
+    let closedSessions = 0;
     if (wss) {
-      for (const client of wss.clients) client.close(CloseCode.ShuttingDown, 'worker shutting down');
+      const gone: Promise<void>[] = [];
+      for (const client of wss.clients) {
+        gone.push(new Promise<void>((resolve) => client.once('close', () => resolve())));
+        client.close(CloseCode.ShuttingDown, 'worker shutting down');
+        closedSessions += 1;
+      }
+      // The close handshake normally takes a round trip; a peer that does not answer is cut off.
+      await Promise.race([Promise.all(gone), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+    }
+    if (http) {
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
     }
     const closed = new Set<AnyEnv>();
     for (const vec of this.vectors.values()) {
@@ -364,6 +439,7 @@ export class SimWorkerServer {
       } else await vec.close();
     }
     this.vectors.clear();
+    return closedSessions;
   }
 }
 
