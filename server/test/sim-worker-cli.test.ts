@@ -37,10 +37,20 @@ describe('rewardlab sim-worker', () => {
     const multi = await MultiVecEnv.connect([info.url], { token: 'cli-token' });
     expect([multi.numEnvs, multi.parts.length]).toEqual([3, 2]);
     await checkVecEnv(multi);
-    await multi.close();
+    // The same port answers the container probes.
+    const port = new URL(info.url).port;
+    const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as Record<string, unknown>;
+    expect(health).toMatchObject({ status: 'ok', env: 'CartPole-v1', numEnvs: 3, groups: 2, sessions: 2 });
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
+    // Drained: the two sessions of the trainer were closed (and said so even under --quiet).
+    expect(stderr).toMatch(/SIGTERM: finishing the frame in progress and closing the sessions/);
+    expect(stderr).toMatch(/drained after \d+ steps; closed 2 sessions/);
+    await multi.close();
   });
 
   it("pays the reward spec given with --reward, and a trainer with another reward is refused", async () => {

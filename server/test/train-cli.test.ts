@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rewardlab } from './cli-helpers';
+import { REWARDLAB_BIN, rewardlab } from './cli-helpers';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rl-train-cli-'));
 
@@ -77,4 +78,30 @@ describe('rewardlab train / eval', () => {
     expect(missing.code).toBe(1);
     expect((missing.last as { error: { message: string } }).error.message).toMatch(/policy\.json is missing/);
   }, 120_000);
+
+  it('SIGTERM: finishes the iteration, writes a checkpoint, reports the run stopped, and --resume continues it', async () => {
+    const out = join(tmp, 'sigterm');
+    const child = spawn(process.execPath, [REWARDLAB_BIN, 'train', '--env', 'CartPole-v1', '--steps', '1000000', '--backend', 'wasm', '--out', out, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // Wait for two iterations in metrics.jsonl, then stop it as `docker stop` or an eviction would.
+    const metrics = join(out, 'metrics.jsonl');
+    for (let i = 0; i < 600 && !(existsSync(metrics) && readFileSync(metrics, 'utf8').trim().split('\n').length >= 2); i++) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(stderr).toMatch(/SIGTERM: stopping after this iteration and writing a checkpoint/);
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { stopped: boolean; steps: number; iterations: number };
+    expect(result.stopped).toBe(true);
+    expect(result.steps).toBeLessThan(1_000_000);
+    const iterations = readFileSync(metrics, 'utf8').trim().split('\n').length;
+    expect(result.iterations).toBe(iterations);
+    const latest = readFileSync(join(out, 'latest'), 'utf8').trim();
+    expect(latest).toBe(join(out, 'checkpoints', `step-${result.steps}`));
+    const resumed = rewardlab('train', '--env', 'CartPole-v1', '--steps', String(result.steps + 256), '--backend', 'wasm', '--resume', latest, '--out', out, '--json');
+    expect(resumed.code).toBe(0);
+    expect(resumed.last).toMatchObject({ stopped: false, resumedFrom: latest, iterations: result.iterations + 1 });
+  }, 180_000);
 });
