@@ -18,7 +18,8 @@ import { selectBackend, type BackendPreference } from './backend';
 import type { PpoConfig } from './config';
 import { ActorCritic, clipByGlobalNorm, ppoLoss, type MinibatchTensors } from './ppo';
 import { actionWidth } from './distributions';
-import { train } from './train';
+import { train, type TrainOptions } from './train';
+import type { WorkerStats } from './remote';
 
 export interface TrainBenchOptions {
   env: string;
@@ -131,44 +132,10 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
   const matmulGflops = await timeMatmul(matmulSize);
 
   // --- end-to-end training throughput ----------------------------------------------------------------
-  // `train()` itself, as `rewardlab train --env ID` runs it, timed from the end of its first iteration
-  // (kernel compilation, JIT) to the end of its last; a throwaway run directory.
   await probe.close();
-  const dir = await mkdtemp(join(tmpdir(), 'rewardlab-bench-train-'));
-  let config: PpoConfig | null = null;
-  let numEnvs = 0;
-  const marks: { t: number; step: number }[] = [];
-  const abort = new AbortController();
-  try {
-    let perIteration = 0;
-    await train({
-      env: options.env,
-      seed,
-      backend: backend.name as BackendPreference,
-      out: dir,
-      ...(options.numEnvs !== undefined ? { numEnvs: options.numEnvs } : {}),
-      ...(options.hiddenSizes ? { ppo: { hiddenSizes: options.hiddenSizes } } : {}),
-      // Enough for the warm-up iteration and `trainSteps` more (default: four more iterations, at least 16,384 steps).
-      steps: Number.MAX_SAFE_INTEGER,
-      onStart: (info) => {
-        config = info.config;
-        numEnvs = info.numEnvs;
-      },
-      onIteration: (m) => {
-        marks.push({ t: performance.now(), step: m.step });
-        perIteration = perIteration || m.step;
-        const wanted = options.trainSteps ?? Math.max(4 * perIteration, 16_384);
-        if (m.step - marks[0]!.step >= wanted) abort.abort();
-      },
-      signal: abort.signal,
-    });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-  const first = marks[0]!;
-  const last = marks.at(-1)!;
-  const agentStepsPerSec = (last.step - first.step) / ((last.t - first.t) / 1000);
-  const c = config! as PpoConfig;
+  const e2e = await measureTraining({ env: options.env, seed, backend: backend.name as BackendPreference, ...(options.numEnvs !== undefined ? { numEnvs: options.numEnvs } : {}), ...(options.hiddenSizes ? { ppo: { hiddenSizes: options.hiddenSizes } } : {}) }, options.trainSteps);
+  const agentStepsPerSec = e2e.agentStepsPerSec;
+  const c = e2e.config;
   return {
     bench: 'train',
     env: options.env,
@@ -182,7 +149,167 @@ export async function benchTrain(options: TrainBenchOptions): Promise<TrainBench
     matmulGflops,
     matmulSize,
     efficiency: updateGflops / matmulGflops,
-    e2e: { numEnvs, numSteps: c.numSteps, minibatchSize: c.minibatchSize, epochs: c.epochs, hiddenSizes: [...c.hiddenSizes], steps: last.step - first.step, seconds: (last.t - first.t) / 1000 },
+    e2e: { numEnvs: e2e.numEnvs, numSteps: c.numSteps, minibatchSize: c.minibatchSize, epochs: c.epochs, hiddenSizes: [...c.hiddenSizes], steps: e2e.steps, seconds: e2e.seconds },
     numTensorsAfter: tf.memory().numTensors,
+  };
+}
+
+export interface TrainingThroughput {
+  /** Agent steps per second of `train()` from the end of its first iteration to the end of its last. */
+  agentStepsPerSec: number;
+  /** The same steps over the rollouts' time alone (simulation and inference, without the updates). */
+  rolloutStepsPerSec: number;
+  /** Share of the measured time spent in PPO updates. */
+  updateShare: number;
+  numEnvs: number;
+  steps: number;
+  seconds: number;
+  iterations: number;
+  config: PpoConfig;
+  /** Over sim workers: what the run saw of them. */
+  workers?: WorkerStats;
+}
+
+/**
+ * End-to-end training throughput: `train()` with these options (as `rewardlab train` runs it), timed
+ * from the end of its first iteration (kernel compilation, JIT, connections) to the end of the iteration
+ * that reaches `trainSteps` more steps (default: four more iterations, at least 16,384 steps); a
+ * throwaway run directory.
+ */
+export async function measureTraining(options: Omit<TrainOptions, 'steps' | 'out' | 'onStart' | 'onIteration' | 'signal'>, trainSteps?: number): Promise<TrainingThroughput> {
+  const dir = await mkdtemp(join(tmpdir(), 'rewardlab-bench-train-'));
+  let config: PpoConfig | null = null;
+  let numEnvs = 0;
+  const marks: { t: number; step: number; rollout: number; update: number }[] = [];
+  const abort = new AbortController();
+  let workers: WorkerStats | undefined;
+  try {
+    let perIteration = 0;
+    const result = await train({
+      ...options,
+      out: dir,
+      steps: Number.MAX_SAFE_INTEGER,
+      onStart: (info) => {
+        config = info.config;
+        numEnvs = info.numEnvs;
+      },
+      onIteration: (m) => {
+        marks.push({ t: performance.now(), step: m.step, rollout: m.rolloutSeconds, update: m.updateSeconds });
+        perIteration = perIteration || m.step;
+        const wanted = trainSteps ?? Math.max(4 * perIteration, 16_384);
+        if (m.step - marks[0]!.step >= wanted) abort.abort();
+      },
+      signal: abort.signal,
+    });
+    workers = result.workers;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const first = marks[0]!;
+  const last = marks.at(-1)!;
+  const seconds = (last.t - first.t) / 1000;
+  const measured = marks.slice(1);
+  const rolloutSeconds = measured.reduce((a, m) => a + m.rollout, 0);
+  const updateSeconds = measured.reduce((a, m) => a + m.update, 0);
+  return { agentStepsPerSec: (last.step - first.step) / seconds, rolloutStepsPerSec: (last.step - first.step) / rolloutSeconds, updateShare: updateSeconds / seconds, numEnvs, steps: last.step - first.step, seconds, iterations: marks.length - 1, config: config! as PpoConfig, ...(workers ? { workers } : {}) };
+}
+
+export interface WorkersBenchOptions {
+  env: string;
+  backend?: BackendPreference;
+  /** Sim workers for the one-worker figure (e.g. the first of the cluster). */
+  oneWorker: string[];
+  /** Sim workers for the all-workers figure. */
+  allWorkers: string[];
+  /** Envs of the local baseline (set it to what one worker hosts). */
+  numEnvs: number;
+  trainSteps?: number;
+  /** Measurements alternate local, one, all for this many rounds; medians are reported (default 2). */
+  rounds?: number;
+  seed?: number;
+  log?: (line: string) => void;
+}
+
+export interface WorkersBenchResult {
+  bench: 'train-workers';
+  env: string;
+  backend: string;
+  numEnvs: number;
+  rounds: number;
+  localStepsPerSec: number;
+  oneWorkerStepsPerSec: number;
+  allWorkersStepsPerSec: number;
+  /** One worker against local training of the same number of envs. */
+  oneWorkerRatio: number;
+  /** All the workers against one. */
+  allWorkersSpeedup: number;
+  /** The rollouts alone (agent steps over rollout seconds): where more workers can help. */
+  rollout: { localStepsPerSec: number; oneWorkerStepsPerSec: number; allWorkersStepsPerSec: number; oneWorkerRatio: number; allWorkersSpeedup: number };
+  /** Share of the time in PPO updates (medians), which no number of workers shortens. */
+  updateShare: { local: number; one: number; all: number };
+  workers: number;
+  samples: { local: number[]; one: number[]; all: number[] };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/**
+ * Training throughput over sim workers against local training, in one run: the env's preset trained
+ * locally with `numEnvs` envs, over one worker, and over all of them (each hosting its own envs), with
+ * the measurements alternated over rounds so that drift on a shared machine hits all three alike.
+ */
+export async function benchTrainWorkers(options: WorkersBenchOptions): Promise<WorkersBenchResult> {
+  const backend = await selectBackend(options.backend ?? 'auto');
+  const rounds = options.rounds ?? 2;
+  const seed = options.seed ?? 0;
+  const samples = { local: [] as number[], one: [] as number[], all: [] as number[] };
+  const rollouts = { local: [] as number[], one: [] as number[], all: [] as number[] };
+  const shares = { local: [] as number[], one: [] as number[], all: [] as number[] };
+  let workers = 0;
+  const common = { env: options.env, seed, backend: backend.name as BackendPreference };
+  for (let round = 0; round < rounds; round++) {
+    const local = await measureTraining({ ...common, numEnvs: options.numEnvs }, options.trainSteps);
+    const one = await measureTraining({ ...common, workers: options.oneWorker }, options.trainSteps);
+    const all = await measureTraining({ ...common, workers: options.allWorkers }, options.trainSteps);
+    samples.local.push(local.agentStepsPerSec);
+    samples.one.push(one.agentStepsPerSec);
+    samples.all.push(all.agentStepsPerSec);
+    rollouts.local.push(local.rolloutStepsPerSec);
+    rollouts.one.push(one.rolloutStepsPerSec);
+    rollouts.all.push(all.rolloutStepsPerSec);
+    shares.local.push(local.updateShare);
+    shares.one.push(one.updateShare);
+    shares.all.push(all.updateShare);
+    workers = all.workers?.parts ?? 0;
+    options.log?.(`round ${round + 1}/${rounds}: local ${Math.round(local.agentStepsPerSec)} (${local.numEnvs} envs), one worker ${Math.round(one.agentStepsPerSec)} (${one.numEnvs} envs), ${workers} workers ${Math.round(all.agentStepsPerSec)} (${all.numEnvs} envs) agent steps/s`);
+  }
+  const localStepsPerSec = median(samples.local);
+  const oneWorkerStepsPerSec = median(samples.one);
+  const allWorkersStepsPerSec = median(samples.all);
+  return {
+    bench: 'train-workers',
+    env: options.env,
+    backend: backend.name,
+    numEnvs: options.numEnvs,
+    rounds,
+    localStepsPerSec,
+    oneWorkerStepsPerSec,
+    allWorkersStepsPerSec,
+    oneWorkerRatio: oneWorkerStepsPerSec / localStepsPerSec,
+    allWorkersSpeedup: allWorkersStepsPerSec / oneWorkerStepsPerSec,
+    rollout: {
+      localStepsPerSec: median(rollouts.local),
+      oneWorkerStepsPerSec: median(rollouts.one),
+      allWorkersStepsPerSec: median(rollouts.all),
+      oneWorkerRatio: median(rollouts.one) / median(rollouts.local),
+      allWorkersSpeedup: median(rollouts.all) / median(rollouts.one),
+    },
+    updateShare: { local: median(shares.local), one: median(shares.one), all: median(shares.all) },
+    workers,
+    samples,
   };
 }

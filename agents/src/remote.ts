@@ -12,13 +12,13 @@
  * dropping those that went away. A fixed list of ws:// URLs keeps its members for the whole run.
  */
 import { lookup, Resolver } from 'node:dns/promises';
-import { makeEnv, MultiVecEnv, RemoteVecEnv, VecEnv, type AnyEnv, type AutoresetMode, type MultiVecEnvOptions, type RemoteVecEnvOptions, type VecEnvLike } from '@rewardlab/sim';
+import { carballTeamSize, makeEnv, MultiVecEnv, RemoteVecEnv, VecEnv, type AnyEnv, type AutoresetMode, type MultiVecEnvOptions, type RemoteVecEnvOptions, type VecEnvLike } from '@rewardlab/sim';
 import { parseRewardSpec, withReward, type RewardSpec } from '@rewardlab/rewards';
 
 export interface RemoteVecEnvFactoryOptions extends MultiVecEnvOptions {
   /** Shared secret of the workers (default: $REWARDLAB_WORKER_TOKEN). */
   token?: string;
-  /** Default same-step (the local path's choice). */
+  /** Default: as the local path (next-step for carball, same-step otherwise). */
   autoreset?: AutoresetMode;
   /** Envs simulated in the trainer's own process next to the workers' (default 0). */
   localEnvs?: number;
@@ -301,7 +301,9 @@ export function workerStatsOf(vec: VecEnvLike): WorkerStats | null {
 export function makeRemoteVecEnvFactory(urls: string | readonly string[], options: RemoteVecEnvFactoryOptions = {}): (envId: string, numEnvs: number) => Promise<VecEnvLike> {
   const list = parseWorkerUrls(urls);
   return async (envId: string): Promise<VecEnvLike> => {
-    const autoreset = options.autoreset ?? 'same-step';
+    // The local path's choice: carball's arenas step with next-step autoreset (the ending step is scored
+    // on the final state; the reset step after it is masked), everything else with same-step.
+    const autoreset = options.autoreset ?? (carballTeamSize(envId) !== null ? 'next-step' : 'same-step');
     const reward = options.reward === undefined || options.reward === null ? null : parseRewardSpec(options.reward);
     const local: VecEnvLike[] = [];
     if (options.localEnvs) {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as dnsPacket from 'dns-packet';
 import { WebSocketServer } from 'ws';
+import { CloseCode, ErrorCode } from '@rewardlab/sim';
 import { makeRemoteVecEnvFactory, resolveWorkerUrls, train, WorkerDiscoveryError, type IterationMetrics } from '../src';
 import { kill9, killAll, startWorker } from './workers';
 
@@ -96,13 +97,13 @@ describe('resolving dns:// workers', () => {
     expect(Date.now() - started).toBeLessThan(10_000); // not the 60 s discovery timeout
     await kill9(pendulum);
 
-    // A worker of a later protocol: it answers the hello with the refusal a SimWorkerServer sends (code 4, close 4003).
+    // A worker of a later protocol: it answers the hello with the refusal a SimWorkerServer sends.
     const future = new WebSocketServer({ host: '127.0.0.2', port: 0 });
     await new Promise((r) => future.once('listening', r));
     future.on('connection', (ws) =>
       ws.once('message', () => {
-        ws.send(JSON.stringify({ type: 'error', code: 4, message: 'this worker speaks protocol 2, the client 1' }));
-        ws.close(4003, 'protocol');
+        ws.send(JSON.stringify({ type: 'error', code: ErrorCode.BadVersion, message: 'this worker speaks protocol 2, the client 1' }));
+        ws.close(CloseCode.BadVersion, 'protocol');
       }),
     );
     const port = (future.address() as { port: number }).port;

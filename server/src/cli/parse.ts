@@ -19,3 +19,18 @@ export function backendOption(value: string): BackendPreference {
   if (value !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected auto, ${BACKEND_NAMES.join(', ')}; got "${value}"`);
   return value as BackendPreference;
 }
+
+/** `--set key=value` / `--env-option key=value` (repeatable): JSON-parsed when it parses (numbers, booleans, arrays, objects). */
+export function setting(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`expected key=value, got "${value}"`);
+  const key = value.slice(0, eq).trim();
+  const raw = value.slice(eq + 1).trim();
+  let parsed: unknown = raw;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    /* a plain string */
+  }
+  return { ...previous, [key]: parsed };
+}

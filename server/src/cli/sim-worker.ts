@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { SimWorkerServer, type AnyEnv } from '@rewardlab/sim';
-import { parseRewardSpec, withReward } from '@rewardlab/rewards';
+import { SimWorkerServer, type AnyEnv, type VecEnvLike } from '@rewardlab/sim';
+import { isStatefulVecEnv, parseRewardSpec, withReward, withVecReward } from '@rewardlab/rewards';
+import { PPO_PRESETS } from '@rewardlab/agents';
 import { CliError } from './output';
-import { nonNegativeInt, positiveInt } from './parse';
+import { nonNegativeInt, positiveInt, setting } from './parse';
 
 export interface SimWorkerCommandOptions {
   env?: string;
@@ -13,6 +14,8 @@ export interface SimWorkerCommandOptions {
   host: string;
   token?: string;
   reward?: string;
+  envOption: Record<string, unknown>;
+  preset?: boolean;
   heartbeatMs: number;
   quiet?: boolean;
   json?: boolean;
@@ -37,6 +40,8 @@ export function registerSimWorkerCommand(program: Command): void {
     .option('--host <addr>', 'address to bind (use 0.0.0.0 only on a trusted network, with --token)', '127.0.0.1')
     .option('--token <secret>', 'shared secret that clients must present (default: $REWARDLAB_WORKER_TOKEN)')
     .option('--reward <spec>', "reward spec (preset name or JSON file) the envs pay instead of their own; must match the trainer's")
+    .option('--env-option <key=value>', 'an env option (repeatable), e.g. --env-option noTouchTimeoutSeconds=10', setting, {})
+    .option('--preset', "host the env as `rewardlab train --env ID` trains it by default: the PPO preset's reward spec and env options (under --reward and --env-option)")
     .option('--heartbeat-ms <n>', 'ping interval; a client silent for three intervals is dropped', positiveInt, 10_000)
     .option('--quiet', 'no session logs on stderr')
     .option('--json', 'print the listening address as one JSON object on stdout')
@@ -48,11 +53,17 @@ export function registerSimWorkerCommand(program: Command): void {
         process.stderr.write(`rewardlab sim-worker: warning: listening on ${opts.host} without a token; anyone who can reach it can drive the env\n`);
       }
       const log = opts.quiet ? undefined : (line: string) => process.stderr.write(`rewardlab sim-worker: ${line}\n`);
-      const reward = opts.reward ? parseRewardSpec(opts.reward) : null;
+      const preset = opts.preset && opts.env ? PPO_PRESETS[opts.env] : undefined;
+      if (opts.preset && !preset) throw new CliError(`--preset: ${opts.env ?? 'an env module'} has no PPO preset`);
+      const rewardInput = opts.reward ?? preset?.reward;
+      const reward = rewardInput !== undefined ? parseRewardSpec(rewardInput) : null;
+      const envOptions = { ...(preset?.envOptions ?? {}), ...opts.envOption };
       if (opts.groups !== undefined && opts.groups > opts.numEnvs) throw new CliError(`--groups must be at most --num-envs (${opts.numEnvs}), got ${opts.groups}`);
       const groups = opts.groups ?? Math.min(2, opts.numEnvs);
       const server = await SimWorkerServer.start({
-        ...(reward ? { wrapEnv: (env: AnyEnv) => withReward(env, reward), reward } : {}),
+        // A reward over carball's arenas wraps the whole vector (one Rapier world), as local training does.
+        ...(reward ? { wrapEnv: (env: AnyEnv) => withReward(env, reward), wrapVec: (vec: VecEnvLike) => (isStatefulVecEnv(vec) && vec.autoresetMode === 'next-step' ? withVecReward(vec, reward) : null), reward } : {}),
+        ...(Object.keys(envOptions).length ? { envOptions } : {}),
         ...(opts.envModule ? { envModule: opts.envModule } : { envId: opts.env }),
         numEnvs: opts.numEnvs,
         groups,

@@ -1,28 +1,17 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError } from 'commander';
-import { BACKEND_NAMES, benchTrain, evaluate, evaluateCarball, evaluationEnvOptions, loadPolicy, parseWorkerUrls, selectBackend, train, type BackendPreference, type IterationMetrics, type TrainBenchResult, type TrainResult, type EvalResult, type PpoConfigInput, type CarballOpponent, type CarballEvalResult } from '@rewardlab/agents';
+import { MultiVecEnv } from '@rewardlab/sim';
+import { BACKEND_NAMES, benchTrain, benchTrainWorkers, PPO_PRESETS, resolveWorkerUrls, type WorkersBenchResult, evaluate, evaluateCarball, evaluationEnvOptions, loadPolicy, parseWorkerUrls, selectBackend, train, type BackendPreference, type IterationMetrics, type TrainBenchResult, type TrainResult, type EvalResult, type PpoConfigInput, type CarballOpponent, type CarballEvalResult } from '@rewardlab/agents';
 import { CliError, emitResult } from './output';
-import { backendOption, nonNegativeInt, positiveInt } from './parse';
+import { backendOption, nonNegativeInt, positiveInt, setting } from './parse';
 import { progressBar } from './progress';
 
 function sizes(value: string): number[] {
   const parts = value.split(',').map((s) => Number(s.trim()));
   if (!parts.length || parts.some((n) => !Number.isInteger(n) || n <= 0)) throw new InvalidArgumentError(`expected comma-separated positive integers such as 64,64; got "${value}"`);
   return parts;
-}
-
-/** `--set key=value` / `--env-option key=value` (repeatable): JSON-parsed when it parses (numbers, booleans, arrays, objects). */
-function setting(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
-  const eq = value.indexOf('=');
-  if (eq <= 0) throw new InvalidArgumentError(`expected key=value, got "${value}"`);
-  const key = value.slice(0, eq).trim();
-  const raw = value.slice(eq + 1).trim();
-  let parsed: unknown = raw;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    /* a plain string */
-  }
-  return { ...previous, [key]: parsed };
 }
 
 function formatReturn(x: number | null): string {
@@ -156,12 +145,61 @@ export function registerTrainBench(bench: Command): void {
     .option('--minibatch <n>', 'minibatch size of the timed updates (default 4096; 262144 on webgpu, where throughput still rises with the batch)', positiveInt)
     .option('--updates <n>', 'timed minibatch updates', positiveInt, 5)
     .option('--train-steps <n>', 'agent steps of the end-to-end measurement after its first iteration (default: four iterations, at least 16,384)', positiveInt)
-    .option('--num-envs <n>', 'envs in the vector', positiveInt)
+    .option('--num-envs <n>', 'envs in the vector (with --spawn-workers: envs per worker and of the local baseline)', positiveInt)
+    .option('--workers <urls>', "compare training over these sim workers (ws:// or dns://) with local training: one worker against local with the first worker's env count, all of them against one", (v: string) => parseWorkerUrls(v))
+    .option('--spawn-workers <n>', 'compare training over N sim workers started on loopback (each with --num-envs envs, the preset by default) with local training', positiveInt)
+    .option('--rounds <n>', 'with workers: alternate local / one worker / all workers this many times (medians)', positiveInt, 2)
     .option('--json', 'print the result as one JSON object on the last stdout line')
-    .action(async (opts: { env: string; backend: BackendPreference; hidden?: number[]; minibatch?: number; updates: number; trainSteps?: number; numEnvs?: number; json?: boolean }) => {
+    .action(async (opts: { env: string; backend: BackendPreference; hidden?: number[]; minibatch?: number; updates: number; trainSteps?: number; numEnvs?: number; workers?: string[]; spawnWorkers?: number; rounds: number; json?: boolean }) => {
+      if (opts.workers || opts.spawnWorkers) {
+        const result = await benchOverWorkers(opts);
+        emitResult(result, opts, (r: WorkersBenchResult) =>
+          `${r.env} on ${r.backend}: local ${Math.round(r.localStepsPerSec)} agent steps/s (${r.numEnvs} envs); one worker ${Math.round(r.oneWorkerStepsPerSec)} (${r.oneWorkerRatio.toFixed(2)}× local); ${r.workers} workers ${Math.round(r.allWorkersStepsPerSec)} (${r.allWorkersSpeedup.toFixed(2)}× one); medians of ${r.rounds} rounds`,
+        );
+        return;
+      }
       const result = await benchTrain({ env: opts.env, backend: opts.backend, hiddenSizes: opts.hidden, minibatchSize: opts.minibatch, updates: opts.updates, trainSteps: opts.trainSteps, numEnvs: opts.numEnvs });
       emitResult(result, opts, (r: TrainBenchResult) =>
         `${r.env} on ${r.backend}: ${Math.round(r.agentStepsPerSec)} agent steps/s end to end; update ${Math.round(r.updateSamplesPerSec)} samples/s = ${r.updateGflops.toFixed(1)} GFLOP/s, matmul ${r.matmulGflops.toFixed(1)} GFLOP/s, efficiency ${r.efficiency.toFixed(2)}`,
       );
     });
+}
+
+/** `rewardlab sim-worker --preset` on a free loopback port, as a child process; resolves with its URL. */
+function spawnSimWorker(env: string, numEnvs: number): Promise<{ child: ChildProcess; url: string }> {
+  const bin = join(__dirname, '..', '..', '..', 'bin', 'rewardlab.js');
+  const child = spawn(process.execPath, [bin, 'sim-worker', '--env', env, '--num-envs', String(numEnvs), '--preset', '--port', '0', '--json', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', (line) => resolve({ child, url: (JSON.parse(line) as { url: string }).url }));
+    child.once('exit', (code) => reject(new CliError(`the sim worker for ${env} exited with code ${code} before listening`)));
+  });
+}
+
+/** `bench train --workers … | --spawn-workers N`: training over workers against local training. */
+async function benchOverWorkers(opts: { env: string; backend: BackendPreference; trainSteps?: number; numEnvs?: number; workers?: string[]; spawnWorkers?: number; rounds: number }): Promise<WorkersBenchResult> {
+  const log = (line: string): void => void process.stderr.write(`rewardlab bench train: ${line}\n`);
+  const spawned: ChildProcess[] = [];
+  try {
+    let urls: string[];
+    let numEnvs: number;
+    if (opts.spawnWorkers) {
+      if (opts.workers) throw new CliError('give --workers or --spawn-workers, not both');
+      numEnvs = opts.numEnvs ?? PPO_PRESETS[opts.env]?.numEnvs ?? 8;
+      const started = await Promise.all(Array.from({ length: opts.spawnWorkers }, () => spawnSimWorker(opts.env, numEnvs)));
+      spawned.push(...started.map((w) => w.child));
+      urls = started.map((w) => w.url);
+    } else {
+      const resolved = await resolveWorkerUrls(opts.workers!);
+      if (!resolved.urls.length) throw new CliError(resolved.failures.join('; '));
+      urls = resolved.urls;
+      // The local baseline simulates as many envs as the first worker hosts.
+      const probe = await MultiVecEnv.connect([urls[0]!], process.env.REWARDLAB_WORKER_TOKEN ? { token: process.env.REWARDLAB_WORKER_TOKEN } : {});
+      numEnvs = probe.numEnvs;
+      await probe.close();
+    }
+    log(`local training with ${numEnvs} envs, over ${urls[0]}, and over ${urls.length} workers`);
+    return await benchTrainWorkers({ env: opts.env, backend: opts.backend, oneWorker: [urls[0]!], allWorkers: urls, numEnvs, rounds: opts.rounds, ...(opts.trainSteps ? { trainSteps: opts.trainSteps } : {}), log });
+  } finally {
+    for (const child of spawned) child.kill('SIGTERM');
+  }
 }

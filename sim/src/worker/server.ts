@@ -76,6 +76,12 @@ export interface SimWorkerOptions {
    * cannot import). With a wrapper, carball envs are hosted as a `VecEnv` of wrapped envs.
    */
   wrapEnv?: (env: AnyEnv) => AnyEnv;
+  /**
+   * Wraps the hosted vector instead (e.g. the `rewards` package's `withVecReward` over carball's arenas,
+   * so that a reward spec keeps the one-world layout); return null where it does not apply, and
+   * `wrapEnv` is used.
+   */
+  wrapVec?: (vec: VecEnvLike) => VecEnvLike | null;
   /** What the wrapper does, sent in the spec as `reward` so a trainer can check it (e.g. the parsed reward spec). */
   reward?: unknown;
   /** Artificial delay before answering each step, for fault tests (a slow worker). Default 0. */
@@ -211,15 +217,21 @@ export class SimWorkerServer {
     const other = this.vectors.get(`${mode === 'next-step' ? 'same-step' : 'next-step'}/${group}`);
     const wrap = this.options.wrapEnv;
     const n = this.groupSizes[group]!;
-    let vec: VecEnvLike;
-    if (other instanceof VecEnv) vec = new VecEnv(other.envs, { autoreset: mode });
-    else if (wrap) {
+    const hostedOptions = { ...(this.options.envOptions ?? {}), autoreset: mode, carballArenas: this.options.carballArenas !== false };
+    let vec: VecEnvLike | null = null;
+    if (this.options.wrapVec && !(other instanceof VecEnv)) {
+      const hosted = await makeHostedVecEnv(this.envId, n, hostedOptions);
+      vec = this.options.wrapVec(hosted);
+      if (!vec) await hosted.close();
+    }
+    if (!vec && other instanceof VecEnv) vec = new VecEnv(other.envs, { autoreset: mode });
+    else if (!vec && wrap) {
       const envs: AnyEnv[] = [];
       for (let i = 0; i < n; i++) envs.push(wrap(await makeEnv<AnyEnv>(this.envId, { ...(this.options.envOptions ?? {}) })));
       vec = new VecEnv(envs, { autoreset: mode });
-    } else vec = await makeHostedVecEnv(this.envId, n, { ...(this.options.envOptions ?? {}), autoreset: mode, carballArenas: this.options.carballArenas !== false });
-    this.vectors.set(key, vec);
-    return vec;
+    } else if (!vec) vec = await makeHostedVecEnv(this.envId, n, hostedOptions);
+    this.vectors.set(key, vec!);
+    return vec!;
   }
 
   private listen(): Promise<void> {
@@ -333,7 +345,14 @@ export class SimWorkerServer {
     const group = hello.group ?? 0;
     if (group >= this.groupSizes.length) return refuse(ErrorCode.BadHello, CloseCode.BadHello, `this worker hosts ${this.groupSizes.length} env group(s); there is no group ${group}`);
     const mode = hello.autoreset ?? 'next-step';
-    const vec = await this.vectorFor(mode, group);
+    let vec: VecEnvLike;
+    try {
+      vec = await this.vectorFor(mode, group);
+    } catch (err) {
+      // e.g. a reward wrapper that only works with next-step autoreset: say so instead of never answering.
+      this.log(`cannot host ${mode} autoreset: ${(err as Error).message}`);
+      return refuse(ErrorCode.EnvError, CloseCode.BadHello, `this worker cannot host ${this.envId} with ${mode} autoreset: ${(err as Error).message}`);
+    }
     // One trainer drives a group at a time: a new session (a trainer reconnecting) replaces the old one.
     const previous = this.active[group];
     if (previous && previous !== session) {
