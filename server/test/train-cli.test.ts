@@ -79,7 +79,7 @@ describe('rewardlab train / eval', () => {
     expect((missing.last as { error: { message: string } }).error.message).toMatch(/policy\.json is missing/);
   }, 120_000);
 
-  it('SIGTERM: finishes the iteration, writes a checkpoint, reports the run stopped, and --resume continues it', async () => {
+  it('SIGTERM: finishes the iteration, writes a checkpoint, reports the run stopped with exit code 143, and --resume / --resume-latest continue it', async () => {
     const out = join(tmp, 'sigterm');
     const child = spawn(process.execPath, [REWARDLAB_BIN, 'train', '--env', 'CartPole-v1', '--steps', '1000000', '--backend', 'wasm', '--out', out, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -91,7 +91,7 @@ describe('rewardlab train / eval', () => {
     const metrics = join(out, 'metrics.jsonl');
     for (let i = 0; i < 600 && !(existsSync(metrics) && readFileSync(metrics, 'utf8').trim().split('\n').length >= 2); i++) await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGTERM');
-    expect(await exit).toBe(0);
+    expect(await exit).toBe(143); // 128 + SIGTERM: an orchestrator sees an interrupted run (and retries it)
     expect(stderr).toMatch(/SIGTERM: stopping after this iteration and writing a checkpoint/);
     const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { stopped: boolean; steps: number; iterations: number };
     expect(result.stopped).toBe(true);
@@ -103,5 +103,13 @@ describe('rewardlab train / eval', () => {
     const resumed = rewardlab('train', '--env', 'CartPole-v1', '--steps', String(result.steps + 256), '--backend', 'wasm', '--resume', latest, '--out', out, '--json');
     expect(resumed.code).toBe(0);
     expect(resumed.last).toMatchObject({ stopped: false, resumedFrom: latest, iterations: result.iterations + 1 });
+    // --resume-latest follows the run directory's `latest` (what a retried Job runs), and starts fresh without one.
+    const again = rewardlab('train', '--env', 'CartPole-v1', '--steps', String(result.steps + 512), '--backend', 'wasm', '--resume-latest', '--out', out, '--json');
+    expect(again.code).toBe(0);
+    expect(again.last).toMatchObject({ stopped: false, resumedFrom: join(out, 'checkpoints', `step-${result.steps + 256}`), iterations: result.iterations + 2 });
+    const fresh = rewardlab('train', '--env', 'CartPole-v1', '--steps', '256', '--backend', 'wasm', '--resume-latest', '--out', join(tmp, 'fresh'), '--json');
+    expect(fresh.code).toBe(0);
+    expect(fresh.last).toMatchObject({ iterations: 1 });
+    expect((fresh.last as Record<string, unknown>).resumedFrom).toBeUndefined();
   }, 180_000);
 });

@@ -8,6 +8,7 @@ import { reportError } from './output';
 import { registerSimWorkerCommand } from './sim-worker';
 import { registerStreamBench } from './bench-stream';
 import { registerServeCommand } from './serve';
+import { registerTrainerAgentCommand } from './trainer-agent';
 import { registerRtbBench, registerRtbCommands } from './rtb';
 import { registerApiBench } from './bench-api';
 import { registerRenderBench, registerRenderCommand } from './render';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerTrainCommands(program);
   registerSimWorkerCommand(program);
   registerServeCommand(program);
+  registerTrainerAgentCommand(program);
   registerRtbCommands(program);
   registerRenderCommand(program);
   const bench = program.commands.find((c) => c.name() === 'bench');
@@ -47,7 +49,8 @@ export async function runCli(argv: readonly string[] = process.argv): Promise<nu
   });
   try {
     await program.parseAsync([...argv]);
-    return 0;
+    // A command that ended as asked but not by itself (a run stopped by SIGTERM) sets its exit code.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return 0; // --help, --version

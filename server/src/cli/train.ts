@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError } from 'commander';
 import { MultiVecEnv } from '@rewardlab/sim';
-import { BACKEND_NAMES, benchTrain, benchTrainWorkers, PPO_PRESETS, resolveWorkerUrls, type WorkersBenchResult, evaluate, evaluateCarball, evaluationEnvOptions, loadPolicy, parseWorkerUrls, selectBackend, train, type BackendPreference, type IterationMetrics, type TrainBenchResult, type TrainResult, type EvalResult, type PpoConfigInput, type CarballOpponent, type CarballEvalResult } from '@rewardlab/agents';
+import { BACKEND_NAMES, latestCheckpoint, benchTrain, benchTrainWorkers, PPO_PRESETS, resolveWorkerUrls, type WorkersBenchResult, evaluate, evaluateCarball, evaluationEnvOptions, loadPolicy, parseWorkerUrls, selectBackend, train, type BackendPreference, type IterationMetrics, type TrainBenchResult, type TrainResult, type EvalResult, type PpoConfigInput, type CarballOpponent, type CarballEvalResult } from '@rewardlab/agents';
 import { CliError, emitResult } from './output';
 import { backendOption, nonNegativeInt, positiveInt, setting } from './parse';
 import { progressBar } from './progress';
@@ -37,6 +38,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--env-option <key=value>', "an env option (repeatable), over the preset's, e.g. --env-option obsBuilder=advanced --env-option noTouchTimeoutSeconds=45", setting, {})
     .option('--checkpoint-every <iterations>', 'save a checkpoint every N iterations', nonNegativeInt, 0)
     .option('--resume <dir>', 'continue from a checkpoint directory')
+    .option('--resume-latest', "continue from the --out directory's latest checkpoint when it has one, else start fresh (a retried Job or container picks up where it stopped)")
     .option('--no-preset', "ignore RL Zoo's tuned hyperparameters for the env")
     .option('--workers <urls>', 'sim workers, comma-separated: ws://host:9100 URLs, or dns://name:9100 for every address of a name (re-resolved at each rollout); token from $REWARDLAB_WORKER_TOKEN', (v: string) => parseWorkerUrls(v))
     .option('--discovery-timeout <seconds>', 'dns:// workers: how long to wait for the first one to answer', positiveInt, 60)
@@ -46,14 +48,25 @@ export function registerTrainCommands(program: Command): void {
       return v as CarballOpponent;
     })
     .option('--json', 'print the result as one JSON object on the last stdout line')
-    .action(async (opts: { env?: string; envModule?: string; algo: string; reward?: string; steps?: number; seed: number; numEnvs?: number; backend: BackendPreference; out?: string; hidden?: number[]; lr?: number; set: Record<string, unknown>; envOption: Record<string, unknown>; checkpointEvery: number; resume?: string; preset: boolean; rescaleActions?: boolean; workers?: string[]; discoveryTimeout: number; opponent?: CarballOpponent; json?: boolean }) => {
+    .action(async (opts: { env?: string; envModule?: string; algo: string; reward?: string; steps?: number; seed: number; numEnvs?: number; backend: BackendPreference; out?: string; hidden?: number[]; lr?: number; set: Record<string, unknown>; envOption: Record<string, unknown>; checkpointEvery: number; resume?: string; resumeLatest?: boolean; preset: boolean; rescaleActions?: boolean; workers?: string[]; discoveryTimeout: number; opponent?: CarballOpponent; json?: boolean }) => {
       const ppo: PpoConfigInput = { ...(opts.set as PpoConfigInput), ...(opts.hidden ? { hiddenSizes: opts.hidden } : {}), ...(opts.lr !== undefined ? { learningRate: opts.lr } : {}) };
+      if (opts.resumeLatest) {
+        if (!opts.out) throw new CliError('--resume-latest needs --out (the run directory to continue)');
+        if (opts.resume) throw new CliError('give --resume DIR or --resume-latest, not both');
+        if (existsSync(join(opts.out, 'latest'))) {
+          opts.resume = await latestCheckpoint(opts.out);
+          process.stderr.write(`rewardlab: continuing from ${opts.resume}\n`);
+        }
+      }
       let bar: ReturnType<typeof progressBar> | null = null;
       // SIGTERM (docker stop, a Kubernetes eviction) or SIGINT: finish the iteration, write a checkpoint
-      // and the policy, report the run as stopped; `--resume` continues it.
+      // and the policy, report the run as stopped, and exit 128 + the signal's number (143, 130) so that
+      // an orchestrator sees an interrupted run; `--resume` or `--resume-latest` continues it.
       const abort = new AbortController();
+      let stoppedBy: NodeJS.Signals | null = null;
       const onSignal = (signal: NodeJS.Signals): void => {
         if (abort.signal.aborted) return;
+        stoppedBy = signal;
         process.stderr.write(`\nrewardlab: ${signal}: stopping after this iteration and writing a checkpoint (continue with --resume)\n`);
         abort.abort();
       };
@@ -95,6 +108,7 @@ export function registerTrainCommands(program: Command): void {
         process.off('SIGINT', onSignal);
       });
       (bar as ReturnType<typeof progressBar> | null)?.stop();
+      if (stoppedBy) process.exitCode = stoppedBy === 'SIGINT' ? 130 : 143;
       emitResult(result, opts, (r: TrainResult) => `${r.env}: ${r.stopped ? 'stopped after ' : ''}${r.steps} steps in ${r.wallSeconds.toFixed(1)} s on ${r.backend}; final mean return ${formatReturn(r.finalMeanReturn)}; policy in ${r.policyDir}${r.workers ? `; ${r.workers.parts} sim worker(s) at the end (${r.workers.losses} lost, ${r.workers.joined} joined, ${r.workers.left} left)` : ''}`);
     });
 
