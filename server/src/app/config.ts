@@ -1,6 +1,7 @@
 /**
  * Server configuration, resolved once from options and the environment (`DATABASE_URL`,
- * `REWARDLAB_TOKEN`, `REWARDLAB_CORS`) and provided to every module as `SERVER_CONFIG`.
+ * `REWARDLAB_TOKEN`, `REWARDLAB_CORS`, `REDIS_URL`, `REWARDLAB_QUEUE`) and provided to every module as
+ * `SERVER_CONFIG`.
  */
 import { dirname, resolve } from 'node:path';
 
@@ -24,6 +25,10 @@ export interface ServerConfig {
   maxConcurrentRuns: number;
   /** Static files served at `/` (the viewer's build), when the folder exists. */
   staticDir?: string;
+  /** When set, runs go to a Redis run queue that `rewardlab trainer-agent`s take; else they start in-process. */
+  redisUrl?: string;
+  /** The run queue's name (its Redis keys are `rewardlab:<name>:…`). */
+  queueName: string;
 }
 
 export interface ServerOptions {
@@ -37,6 +42,8 @@ export interface ServerOptions {
   bodyLimitBytes?: number;
   maxConcurrentRuns?: number;
   staticDir?: string;
+  redisUrl?: string;
+  queueName?: string;
 }
 
 export class ConfigurationError extends Error {
@@ -44,6 +51,7 @@ export class ConfigurationError extends Error {
 }
 
 export const DEFAULT_SQLITE_PATH = './data/rewardlab.sqlite';
+export const DEFAULT_QUEUE_NAME = 'rewardlab-runs';
 
 export function parseDatabaseUrl(url: string): DatabaseConfig {
   if (/^postgres(ql)?:\/\//.test(url)) {
@@ -63,6 +71,9 @@ export function resolveServerConfig(options: ServerOptions = {}, env: NodeJS.Pro
   const dataDir = resolve(options.dataDir ?? env.REWARDLAB_DATA_DIR ?? (database.type === 'sqlite' ? dirname(database.path) : './data'));
   const token = options.token ?? (env.REWARDLAB_TOKEN || undefined);
   const cors = options.cors ?? env.REWARDLAB_CORS ?? '';
+  const redisUrl = options.redisUrl ?? (env.REDIS_URL || undefined);
+  const queueName = options.queueName ?? (env.REWARDLAB_QUEUE || DEFAULT_QUEUE_NAME);
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(queueName)) throw new ConfigurationError(`invalid queue name "${queueName}" (letters, digits, _ . - only)`);
   return {
     port: options.port ?? (env.PORT ? Number(env.PORT) : 3000),
     host: options.host ?? env.HOST ?? '0.0.0.0',
@@ -73,5 +84,7 @@ export function resolveServerConfig(options: ServerOptions = {}, env: NodeJS.Pro
     bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
     maxConcurrentRuns: options.maxConcurrentRuns ?? Number(env.REWARDLAB_MAX_RUNS ?? 2),
     ...(options.staticDir ? { staticDir: options.staticDir } : {}),
+    ...(redisUrl ? { redisUrl } : {}),
+    queueName,
   };
 }

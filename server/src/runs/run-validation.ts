@@ -14,7 +14,7 @@ export function loadAgents(): Agents {
   return (agents ??= require('@rewardlab/agents') as Agents);
 }
 
-export async function validateRunRequest(input: { env: string; reward?: unknown; hyperparameters?: Record<string, unknown>; workers?: number }): Promise<{ reward: unknown; numEnvsDefault: number }> {
+export async function validateRunRequest(input: { env: string; reward?: unknown; hyperparameters?: Record<string, unknown>; workers?: number; simWorkers?: string | null }): Promise<{ reward: unknown; numEnvsDefault: number; simWorkers: string[] | null }> {
   const ids = registeredEnvIds();
   if (!ids.includes(input.env)) throw badField('env', `unknown env "${input.env}" (registered: ${ids.join(', ')})`);
   const reward = input.reward ?? 'native';
@@ -38,7 +38,15 @@ export async function validateRunRequest(input: { env: string; reward?: unknown;
   } finally {
     await env?.close();
   }
-  const { PPO_PRESETS, parsePpoConfig } = loadAgents();
+  const { PPO_PRESETS, parsePpoConfig, parseWorkerUrls } = loadAgents();
+  let simWorkers: string[] | null = null;
+  if (input.simWorkers !== undefined && input.simWorkers !== null) {
+    try {
+      simWorkers = parseWorkerUrls(input.simWorkers);
+    } catch (err) {
+      throw badField('simWorkers', (err as Error).message.replace(/^--workers:? ?/, ''));
+    }
+  }
   const preset = PPO_PRESETS[input.env];
   let config;
   try {
@@ -53,5 +61,5 @@ export async function validateRunRequest(input: { env: string; reward?: unknown;
   if (config.minibatchSize > samples) {
     throw badField('hyperparameters.minibatchSize', `${config.minibatchSize} is larger than the rollout (numSteps ${config.numSteps} × ${numEnvs} workers × ${numAgents} agents = ${samples} samples)`);
   }
-  return { reward, numEnvsDefault: preset?.numEnvs ?? 8 };
+  return { reward, numEnvsDefault: preset?.numEnvs ?? 8, simWorkers };
 }

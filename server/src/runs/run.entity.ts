@@ -57,6 +57,18 @@ export class Run {
   @Column('double precision', { nullable: true })
   meanReturn!: number | null;
 
+  /** Sim worker URLs (comma-separated `ws://host:port` / `dns://host:port`) the trainer steps instead of local envs. */
+  @Column('text', { nullable: true })
+  simWorkers!: string | null;
+
+  /** The sim-worker pool's latest report (`{ parts, live, losses, rejoins, joined, left }`), for runs on sim workers. */
+  @Column('simple-json', { nullable: true })
+  workerStats!: Record<string, number> | null;
+
+  /** The `rewardlab trainer-agent` that took the run last (queue mode). */
+  @Column('varchar', { length: 200, nullable: true })
+  agent!: string | null;
+
   /** Run directory on the server (never exposed). */
   @Column('text')
   runDir!: string;

@@ -50,28 +50,32 @@ async function runTrain(task: TrainTask): Promise<void> {
       sendAcked({ type: 'metrics', seq: ++seq, metrics });
     },
     onCheckpoint: (dir, at) => sendAcked({ type: 'checkpoint', seq: ++seq, dir, step: at, kind: 'checkpoint' }),
-    makeVecEnv: async (envId, numEnvs) => {
-      const envs: AnyEnv[] = [];
-      for (let i = 0; i < numEnvs; i++) {
-        let env = withReward(await makeEnv<AnyEnv>(envId), reward);
-        if (i === 0) {
-          env = ReplayRecorder.wrap(env, {
-            dir: join(task.out, 'replays'),
-            every: task.replayEvery,
-            kind: 'train',
-            meta: () => ({ step, runId: task.runId, seed: task.seed, reward: typeof task.reward === 'string' ? task.reward : 'custom' }),
-            onEpisode: (e) => send({ type: 'episode', episode: e.episode, step, return: e.return, length: e.length }),
-            onRecorded: (r) => sendAcked({ type: 'replay', seq: ++seq, path: r.path, kind: 'train', episode: r.episode, step, frames: r.frames, bytes: r.bytes, episodeReturn: r.episodeReturn }),
-          });
-        }
-        envs.push(env);
-      }
-      return new VecEnv(envs, { autoreset: 'same-step' });
-    },
+    // On sim workers the envs live in the workers' processes: nothing here records replays.
+    ...(task.simWorkers?.length ? { workers: task.simWorkers } : { makeVecEnv: (envId: string, numEnvs: number) => localVecEnv(task, reward, envId, numEnvs, () => step) }),
   });
   sendAcked({ type: 'checkpoint', seq: ++seq, dir: result.policyDir, step: result.steps, kind: 'final' });
   await drain();
   send({ type: 'done', result: { ...result, policyDir: undefined } });
+}
+
+/** The run's envs in this process, env 0 recorded as replays (`step()`: the trainer's step now). */
+async function localVecEnv(task: TrainTask, reward: ReturnType<typeof parseRewardSpec>, envId: string, numEnvs: number, step: () => number): Promise<VecEnv> {
+  const envs: AnyEnv[] = [];
+  for (let i = 0; i < numEnvs; i++) {
+    let env = withReward(await makeEnv<AnyEnv>(envId), reward);
+    if (i === 0) {
+      env = ReplayRecorder.wrap(env, {
+        dir: join(task.out, 'replays'),
+        every: task.replayEvery,
+        kind: 'train',
+        meta: () => ({ step: step(), runId: task.runId, seed: task.seed, reward: typeof task.reward === 'string' ? task.reward : 'custom' }),
+        onEpisode: (e) => send({ type: 'episode', episode: e.episode, step: step(), return: e.return, length: e.length }),
+        onRecorded: (r) => sendAcked({ type: 'replay', seq: ++seq, path: r.path, kind: 'train', episode: r.episode, step: step(), frames: r.frames, bytes: r.bytes, episodeReturn: r.episodeReturn }),
+      });
+    }
+    envs.push(env);
+  }
+  return new VecEnv(envs, { autoreset: 'same-step' });
 }
 
 async function runEvaluate(task: EvaluateTask): Promise<void> {

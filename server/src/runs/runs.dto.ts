@@ -68,6 +68,16 @@ export class CreateRunDto {
   @IsOptional()
   @IsUUID()
   experimentId?: string;
+
+  @ApiPropertyOptional({
+    example: 'ws://sim-a:9100,dns://sim-workers:9100',
+    description: 'sim worker URLs, comma-separated (ws://host:port or dns://host:port): the trainer steps their envs instead of its own (no replays are recorded then)',
+  })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(4000)
+  simWorkers?: string;
 }
 
 export class ListRunsQueryDto {

@@ -3,18 +3,17 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { In, type Repository } from 'typeorm';
-import { FINISHED_STATUSES, Run, type RunStatus } from './run.entity';
+import { Run, type RunStatus } from './run.entity';
 import type { CreateRunDto, ListRunsQueryDto } from './runs.dto';
 import { validateRunRequest } from './run-validation';
-import { TrainerProcess, lastErrorLine } from './trainer-process';
-import type { ChildMessage, TrainTask } from './trainer-protocol';
+import { RunRecorder, type RunTrainer } from './run-trainer';
 import { SERVER_CONFIG, type ServerConfig } from '../app/config';
 import { badField, notFound } from '../app/errors';
 import { Experiment } from '../experiments/experiment.entity';
 import { MetricsService } from '../metrics/metrics.service';
 import { CheckpointsService } from '../checkpoints/checkpoints.service';
-import { ReplaysService } from '../replays/replays.service';
 import { RunEvents } from '../stream/run-events';
+import { RunQueue } from '../queue/run-queue';
 
 export type RunView = Omit<Run, 'runDir'>;
 
@@ -25,14 +24,15 @@ export function runView(run: Run): RunView {
 
 /**
  * Runs and their trainer processes: creates runs (queued), starts trainers up to the concurrency
- * limit, stores what they report, and settles each run as succeeded, failed or stopped. Runs left
- * running by a server that died are marked interrupted at start-up and can be resumed.
+ * limit, stores what they report (RunRecorder), and settles each run as succeeded, failed or stopped.
+ * Runs left running by a server that died are marked interrupted at start-up and can be resumed.
+ * With `REDIS_URL` set the runs go to the run queue instead (RunQueue), and `rewardlab trainer-agent`s
+ * own them from there: nothing is started, or marked interrupted, here.
  */
 @Injectable()
 export class RunsService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly trainers = new Map<string, TrainerProcess>();
+  private readonly trainers = new Map<string, RunTrainer>();
   private readonly resumeFrom = new Map<string, string>();
-  private readonly stopRequested = new Set<string>();
   private shuttingDown = false;
 
   constructor(
@@ -40,24 +40,27 @@ export class RunsService implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(SERVER_CONFIG) private readonly config: ServerConfig,
     private readonly metrics: MetricsService,
     private readonly checkpoints: CheckpointsService,
-    private readonly replays: ReplaysService,
     private readonly events: RunEvents,
+    private readonly recorder: RunRecorder,
+    private readonly queue: RunQueue,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    if (this.queue.enabled) return;
     await this.runs.update({ status: In(['running', 'queued']) }, { status: 'interrupted', finishedAt: new Date().toISOString() });
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.shuttingDown = true;
     for (const [id, trainer] of this.trainers) {
+      trainer.release();
       trainer.kill();
       await this.runs.update({ id }, { status: 'interrupted', finishedAt: new Date().toISOString() }).catch(() => undefined);
     }
   }
 
   async create(dto: CreateRunDto): Promise<RunView> {
-    const { reward, numEnvsDefault } = await validateRunRequest(dto);
+    const { reward, numEnvsDefault, simWorkers } = await validateRunRequest(dto);
     if (dto.experimentId && !(await this.runs.manager.getRepository(Experiment).existsBy({ id: dto.experimentId }))) {
       throw badField('experimentId', `no experiment with id ${JSON.stringify(dto.experimentId)}`);
     }
@@ -74,6 +77,9 @@ export class RunsService implements OnApplicationBootstrap, OnApplicationShutdow
       workers: dto.workers ?? numEnvsDefault,
       checkpointEvery: dto.checkpointEvery ?? 10,
       replayEvery: dto.replayEvery ?? 20,
+      simWorkers: simWorkers ? simWorkers.join(',') : null,
+      workerStats: null,
+      agent: null,
       status: 'queued',
       error: null,
       step: 0,
@@ -85,8 +91,20 @@ export class RunsService implements OnApplicationBootstrap, OnApplicationShutdow
     });
     await this.runs.save(run);
     this.events.publish({ type: 'status', runId: id, status: 'queued' });
-    void this.pump();
+    await this.dispatch(run);
     return runView(run);
+  }
+
+  /** Hands a queued run to the run queue (queue mode) or to this process's trainers. */
+  private async dispatch(run: Run): Promise<void> {
+    if (!this.queue.enabled) return void this.pump();
+    try {
+      await this.queue.enqueue(run.id);
+    } catch (err) {
+      // Not left queued with no job behind it: the run records why it never started.
+      await this.recorder.setStatus(run, 'failed', `not queued: ${(err as { message?: string }).message}`);
+      throw err;
+    }
   }
 
   async list(query: ListRunsQueryDto): Promise<{ runs: RunView[]; total: number }> {
@@ -107,16 +125,18 @@ export class RunsService implements OnApplicationBootstrap, OnApplicationShutdow
 
   async stop(id: string): Promise<RunView> {
     const run = await this.get(id);
-    if (run.status === 'queued') {
-      await this.setStatus(run, 'stopped');
+    if (run.status === 'queued' && (!this.queue.enabled || (await this.queue.cancelWaiting(id)))) {
+      await this.recorder.setStatus(run, 'stopped');
+      return runView(run);
+    }
+    if (this.queue.enabled && ['queued', 'running'].includes(run.status)) {
+      // An agent has the run (or is taking it): it polls the flag and stops the trainer.
+      await this.queue.requestStop(id);
       return runView(run);
     }
     const trainer = this.trainers.get(id);
     if (run.status !== 'running' || !trainer) throw new ConflictException({ statusCode: 409, error: 'Conflict', message: `run ${id} is ${run.status}, not running` });
-    this.stopRequested.add(id);
     trainer.stop();
-    // A trainer that does not wind down (stuck in a long iteration) is killed.
-    setTimeout(() => this.trainers.get(id) === trainer && trainer.kill(), 60_000).unref();
     return runView(run);
   }
 
@@ -135,12 +155,13 @@ export class RunsService implements OnApplicationBootstrap, OnApplicationShutdow
     run.step = checkpoint.step;
     await this.runs.save(run);
     this.events.publish({ type: 'status', runId: id, status: 'queued' });
-    void this.pump();
+    // A queued run's agent finds the same checkpoint itself (the newest at or before the last metric batch).
+    await this.dispatch(run);
     return { ...runView(run), resumedFromCheckpoint: checkpoint.id } as RunView;
   }
 
   activeTrainers(): { runId: string; pid: number | undefined; startedAt: string; env: string }[] {
-    return [...this.trainers].map(([runId, t]) => ({ runId, pid: t.pid, startedAt: t.startedAt, env: (t.task as TrainTask).env }));
+    return [...this.trainers].map(([runId, t]) => ({ runId, pid: t.process.pid, startedAt: t.process.startedAt, env: t.run.env }));
   }
 
   private pumping = false;
@@ -159,75 +180,14 @@ export class RunsService implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
-  private async setStatus(run: Run, status: RunStatus, error: string | null = null): Promise<void> {
-    run.status = status;
-    run.error = error;
-    if (status === 'running') run.startedAt = new Date().toISOString();
-    if (FINISHED_STATUSES.includes(status)) run.finishedAt = new Date().toISOString();
-    await this.runs.update({ id: run.id }, { status, error, startedAt: run.startedAt, finishedAt: run.finishedAt });
-    this.events.publish({ type: 'status', runId: run.id, status, error });
-  }
-
   private async start(run: Run): Promise<void> {
     const resume = this.resumeFrom.get(run.id);
     this.resumeFrom.delete(run.id);
-    const task: TrainTask = {
-      type: 'train',
-      runId: run.id,
-      env: run.env,
-      reward: run.reward,
-      algo: run.algo,
-      hyperparameters: run.hyperparameters,
-      steps: run.steps,
-      seed: run.seed,
-      numEnvs: run.workers,
-      checkpointEvery: run.checkpointEvery,
-      replayEvery: run.replayEvery,
-      out: run.runDir,
+    const trainer = await this.recorder.start(run, {
       ...(resume ? { resume } : {}),
-    };
-    await this.setStatus(run, 'running');
-    let settled = false;
-    const trainer = new TrainerProcess(task, {
-      onMessage: async (m: ChildMessage) => {
-        switch (m.type) {
-          case 'metrics': {
-            const x = m.metrics;
-            await this.metrics.append(run.id, [{ ...x, rewardComponents: x.rewardComponents }]);
-            await this.runs.update({ id: run.id }, { step: x.step, ...(x.meanReturn !== null && Number.isFinite(x.meanReturn) ? { meanReturn: x.meanReturn } : {}) });
-            break;
-          }
-          case 'checkpoint':
-            await this.checkpoints.record(run.id, m.dir, m.step, m.kind);
-            break;
-          case 'replay':
-            await this.replays.record(run.id, { path: m.path, kind: m.kind, episode: m.episode, step: m.step, frames: m.frames, bytes: m.bytes, episodeReturn: m.episodeReturn });
-            break;
-          case 'episode':
-            this.events.publish({ type: 'episode', runId: run.id, episode: m.episode, step: m.step, return: m.return, length: m.length });
-            break;
-          case 'done':
-            settled = true;
-            await this.setStatus(run, m.result.stopped ? 'stopped' : 'succeeded');
-            break;
-          case 'error':
-            settled = true;
-            await this.setStatus(run, this.stopRequested.has(run.id) ? 'stopped' : 'failed', `${m.name}: ${m.message}`);
-            break;
-          case 'started':
-            break;
-        }
-      },
-      onExit: async (code, signal, stderr) => {
-        this.trainers.delete(run.id);
-        const stopRequested = this.stopRequested.delete(run.id);
-        if (!settled && !this.shuttingDown) {
-          if (stopRequested) await this.setStatus(run, 'stopped');
-          else await this.setStatus(run, 'failed', `the trainer process exited (${signal ?? `code ${code}`}) without finishing${lastErrorLine(stderr) ? `: ${lastErrorLine(stderr)}` : ''}`);
-        }
-        void this.pump();
-      },
+      onExit: () => this.trainers.delete(run.id),
     });
     this.trainers.set(run.id, trainer);
+    void trainer.finished.then(() => this.pump());
   }
 }

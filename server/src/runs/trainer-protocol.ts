@@ -15,6 +15,8 @@ export interface TrainTask {
   replayEvery: number;
   out: string;
   resume?: string;
+  /** Sim worker URLs: train on their envs instead of a local VecEnv (no replays then). */
+  simWorkers?: string[];
 }
 
 export interface EvaluateTask {
