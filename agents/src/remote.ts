@@ -23,6 +23,11 @@ export interface RemoteVecEnvFactoryOptions extends MultiVecEnvOptions {
   /** Envs simulated in the trainer's own process next to the workers' (default 0). */
   localEnvs?: number;
   /**
+   * Builds the local part instead of `localEnvs` plain envs (e.g. one env recorded as replays): it must
+   * step `envId` with the given autoreset mode and the run's reward.
+   */
+  localVec?: (envId: string, autoreset: AutoresetMode) => Promise<VecEnvLike>;
+  /**
    * The run's reward spec (preset name, file or object; null or absent: the env's own reward). Every
    * worker must apply the same one (`rewardlab sim-worker --reward`), which is checked at connection;
    * the local envs are wrapped with it here.
@@ -306,7 +311,8 @@ export function makeRemoteVecEnvFactory(urls: string | readonly string[], option
     const autoreset = options.autoreset ?? (carballTeamSize(envId) !== null ? 'next-step' : 'same-step');
     const reward = options.reward === undefined || options.reward === null ? null : parseRewardSpec(options.reward);
     const local: VecEnvLike[] = [];
-    if (options.localEnvs) {
+    if (options.localVec) local.push(await options.localVec(envId, autoreset));
+    else if (options.localEnvs) {
       const envs: AnyEnv[] = [];
       for (let i = 0; i < options.localEnvs; i++) {
         const env = await makeEnv<AnyEnv>(envId, options.envOptions ?? {});

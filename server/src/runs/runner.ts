@@ -4,9 +4,9 @@
  * ends, and at once when the server goes away (the IPC channel closes).
  */
 import { join } from 'node:path';
-import { makeEnv, VecEnv, type AnyEnv } from '@rewardlab/sim';
+import { makeEnv, VecEnv, type AnyEnv, type AutoresetMode } from '@rewardlab/sim';
 import { parseRewardSpec, withReward } from '@rewardlab/rewards';
-import { evaluate, train } from '@rewardlab/agents';
+import { evaluate, makeRemoteVecEnvFactory, train } from '@rewardlab/agents';
 import { ReplayRecorder } from './replay-recorder';
 import type { ChildMessage, EvaluateTask, ParentMessage, TrainTask } from './trainer-protocol';
 
@@ -50,8 +50,10 @@ async function runTrain(task: TrainTask): Promise<void> {
       sendAcked({ type: 'metrics', seq: ++seq, metrics });
     },
     onCheckpoint: (dir, at) => sendAcked({ type: 'checkpoint', seq: ++seq, dir, step: at, kind: 'checkpoint' }),
-    // On sim workers the envs live in the workers' processes: nothing here records replays.
-    ...(task.simWorkers?.length ? { workers: task.simWorkers } : { makeVecEnv: (envId: string, numEnvs: number) => localVecEnv(task, reward, envId, numEnvs, () => step) }),
+    // On sim workers the rollout also steps one env here, the one recorded as replays for the viewer.
+    makeVecEnv: task.simWorkers?.length
+      ? makeRemoteVecEnvFactory(task.simWorkers, { reward: task.reward, localVec: (envId, autoreset) => localVecEnv(task, reward, envId, 1, () => step, autoreset) })
+      : (envId: string, numEnvs: number) => localVecEnv(task, reward, envId, numEnvs, () => step),
   });
   sendAcked({ type: 'checkpoint', seq: ++seq, dir: result.policyDir, step: result.steps, kind: 'final' });
   await drain();
@@ -59,7 +61,7 @@ async function runTrain(task: TrainTask): Promise<void> {
 }
 
 /** The run's envs in this process, env 0 recorded as replays (`step()`: the trainer's step now). */
-async function localVecEnv(task: TrainTask, reward: ReturnType<typeof parseRewardSpec>, envId: string, numEnvs: number, step: () => number): Promise<VecEnv> {
+async function localVecEnv(task: TrainTask, reward: ReturnType<typeof parseRewardSpec>, envId: string, numEnvs: number, step: () => number, autoreset: AutoresetMode = 'same-step'): Promise<VecEnv> {
   const envs: AnyEnv[] = [];
   for (let i = 0; i < numEnvs; i++) {
     let env = withReward(await makeEnv<AnyEnv>(envId), reward);
@@ -75,7 +77,7 @@ async function localVecEnv(task: TrainTask, reward: ReturnType<typeof parseRewar
     }
     envs.push(env);
   }
-  return new VecEnv(envs, { autoreset: 'same-step' });
+  return new VecEnv(envs, { autoreset });
 }
 
 async function runEvaluate(task: EvaluateTask): Promise<void> {
