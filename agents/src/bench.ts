@@ -20,6 +20,7 @@ import { ActorCritic, clipByGlobalNorm, ppoLoss, type MinibatchTensors } from '.
 import { actionWidth } from './distributions';
 import { train, type TrainOptions } from './train';
 import type { WorkerStats } from './remote';
+import type { RolloutMode } from './ppo';
 
 export interface TrainBenchOptions {
   env: string;
@@ -172,11 +173,12 @@ export interface TrainingThroughput {
 
 /**
  * End-to-end training throughput: `train()` with these options (as `rewardlab train` runs it), timed
- * from the end of its first iteration (kernel compilation, JIT, connections) to the end of the iteration
- * that reaches `trainSteps` more steps (default: four more iterations, at least 16,384 steps); a
- * throwaway run directory.
+ * from the end of its first `warmupIterations` iterations (kernel compilation, JIT, connections; over
+ * sim workers with `rollout: 'auto'` also the rollouts that time both modes) to the end of the
+ * iteration that reaches `trainSteps` more steps (default: four more iterations, at least 16,384
+ * steps); a throwaway run directory.
  */
-export async function measureTraining(options: Omit<TrainOptions, 'steps' | 'out' | 'onStart' | 'onIteration' | 'signal'>, trainSteps?: number): Promise<TrainingThroughput> {
+export async function measureTraining(options: Omit<TrainOptions, 'steps' | 'out' | 'onStart' | 'onIteration' | 'signal'>, trainSteps?: number, warmupIterations = 1): Promise<TrainingThroughput> {
   const dir = await mkdtemp(join(tmpdir(), 'rewardlab-bench-train-'));
   let config: PpoConfig | null = null;
   let numEnvs = 0;
@@ -194,6 +196,7 @@ export async function measureTraining(options: Omit<TrainOptions, 'steps' | 'out
         numEnvs = info.numEnvs;
       },
       onIteration: (m) => {
+        if (m.iteration < warmupIterations) return;
         marks.push({ t: performance.now(), step: m.step, rollout: m.rolloutSeconds, update: m.updateSeconds });
         perIteration = perIteration || m.step;
         const wanted = trainSteps ?? Math.max(4 * perIteration, 16_384);
@@ -226,6 +229,8 @@ export interface WorkersBenchOptions {
   trainSteps?: number;
   /** Measurements alternate local, one, all for this many rounds; medians are reported (default 2). */
   rounds?: number;
+  /** Rollouts over the workers (default auto). */
+  rollout?: RolloutMode;
   seed?: number;
   log?: (line: string) => void;
 }
@@ -245,6 +250,7 @@ export interface WorkersBenchResult {
   allWorkersSpeedup: number;
   /** The rollouts alone (agent steps over rollout seconds): where more workers can help. */
   rollout: { localStepsPerSec: number; oneWorkerStepsPerSec: number; allWorkersStepsPerSec: number; oneWorkerRatio: number; allWorkersSpeedup: number };
+  rolloutMode: RolloutMode;
   /** Share of the time in PPO updates (medians), which no number of workers shortens. */
   updateShare: { local: number; one: number; all: number };
   workers: number;
@@ -273,8 +279,10 @@ export async function benchTrainWorkers(options: WorkersBenchOptions): Promise<W
   const common = { env: options.env, seed, backend: backend.name as BackendPreference };
   for (let round = 0; round < rounds; round++) {
     const local = await measureTraining({ ...common, numEnvs: options.numEnvs }, options.trainSteps);
-    const one = await measureTraining({ ...common, workers: options.oneWorker }, options.trainSteps);
-    const all = await measureTraining({ ...common, workers: options.allWorkers }, options.trainSteps);
+    // With auto rollouts the first five iterations warm up and time both modes: steady state after them.
+    const warmup = (options.rollout ?? 'auto') === 'auto' ? 5 : 1;
+    const one = await measureTraining({ ...common, workers: options.oneWorker, ...(options.rollout ? { rollout: options.rollout } : {}) }, options.trainSteps, warmup);
+    const all = await measureTraining({ ...common, workers: options.allWorkers, ...(options.rollout ? { rollout: options.rollout } : {}) }, options.trainSteps, warmup);
     samples.local.push(local.agentStepsPerSec);
     samples.one.push(one.agentStepsPerSec);
     samples.all.push(all.agentStepsPerSec);
@@ -309,6 +317,7 @@ export async function benchTrainWorkers(options: WorkersBenchOptions): Promise<W
       allWorkersSpeedup: median(rollouts.all) / median(rollouts.one),
     },
     updateShare: { local: median(shares.local), one: median(shares.one), all: median(shares.all) },
+    rolloutMode: options.rollout ?? 'auto',
     workers,
     samples,
   };

@@ -250,6 +250,8 @@ export interface IterationMetrics {
   updateSeconds: number;
   /** Against a scripted carball opponent (set by `train`): the run's games so far and team 0's touches. */
   opponent?: { games: number; wins: number; draws: number; losses: number; touches: number };
+  /** How the rollout was collected: `pipelined` (a vector stepped in groups) or `synchronous`. */
+  rollout?: 'pipelined' | 'synchronous';
   /** Training over sim workers (set by `train`): workers in the rollout, lost, rejoined, joined and left so far. */
   workers?: WorkerStats;
 }
@@ -299,6 +301,22 @@ export interface OpponentController {
   observe(r: VecStepResult): void;
   /** The trainer moved to another vector env (`PpoTrainer.replaceVec`): size the slot mask for it. */
   resize?(vec: VecEnvLike): void;
+  /**
+   * Pipelined rollouts (a vector stepped in groups): overwrites the opponent slots among s0 … s0 + n − 1,
+   * where `rawObs` and `envActions` start at slot s0, sampling from `rng` (the group's own stream, so the
+   * actions do not depend on the order in which groups answer). Without it, rollouts with this
+   * opponent are synchronous.
+   */
+  actSlots?(rawObs: Float32Array, envActions: Float32Array | Int32Array, s0: number, n: number, obsSize: number, actionSize: number, rng: Rng): Promise<void>;
+  /** Pipelined rollouts: one group's step (`observe` for the group's envs). */
+  observeGroup?(g: GroupRows): void;
+}
+
+/** One group's step as an opponent sees it: episodes with env indices of the whole vector, the group's step infos. */
+export interface GroupRows {
+  envOffset: number;
+  episodes: readonly FinishedEpisode[];
+  envInfos?: readonly Info[];
 }
 
 export interface PpoTrainerOptions {
@@ -310,7 +328,21 @@ export interface PpoTrainerOptions {
   opponent?: OpponentController;
   /** Return transforms from the reward spec, applied to each rollout's rewards before GAE. */
   transforms?: RewardTransformLike[];
+  /**
+   * How a vector stepped in groups (sim workers) is rolled out: `pipelined` (each group sent its next
+   * actions as soon as it answers, inference overlapping simulation), `synchronous` (every group
+   * stepped together, one batched inference per step), or `auto` (default): both are timed on early
+   * rollouts (two each, after a warm-up rollout; the other mode again every `ROLLOUT_PROBE_EVERY`
+   * rollouts) and the faster is used. Pipelining wins
+   * when the trainer would otherwise wait for a worker; with many small groups on few cores, its many
+   * small inferences cost more than they overlap. A fixed mode keeps a run over workers reproducible.
+   */
+  rollout?: RolloutMode;
 }
+
+export type RolloutMode = 'auto' | 'pipelined' | 'synchronous';
+const ROLLOUT_PROBE_EVERY = 50;
+const PIPELINE_MARGIN = 1.15;
 
 const RECENT_EPISODES = 20;
 
@@ -325,7 +357,7 @@ interface StepRows extends StepResultBuffers {
 interface GroupedVecEnv extends VecEnvLike {
   readonly parts: readonly VecEnvLike[];
   sendGroup(k: number, actions: ArrayLike<number>): void;
-  recvGroup(): Promise<{ group: number } & StepRows>;
+  recvGroup(): Promise<{ group: number; envOffset: number } & StepRows>;
 }
 
 function isGrouped(vec: VecEnvLike): vec is GroupedVecEnv {
@@ -426,7 +458,43 @@ export class PpoTrainer {
     this.allocate(vec);
     this.currentObsView = null;
     this.started = false;
+    this.rolloutRates = {};
+    this.rolloutProbes = 0;
     this.options.opponent?.resize?.(vec);
+  }
+
+  /** Slot steps per rollout second of the last two rollouts of each mode (`rollout: 'auto'`). */
+  private rolloutRates: Partial<Record<'pipelined' | 'synchronous', number[]>> = {};
+  private chooseRollout(): 'pipelined' | 'synchronous' {
+    const vec = this.vecEnv;
+    const opponent = this.options.opponent;
+    const canPipeline = isGrouped(vec) && (!opponent || (opponent.actSlots !== undefined && opponent.observeGroup !== undefined));
+    const wanted = this.options.rollout ?? 'auto';
+    if (!canPipeline || wanted === 'synchronous') return 'synchronous';
+    if (wanted === 'pipelined') return 'pipelined';
+    // The first rollout warms up; the next two are timed pipelined, the two after synchronous; then the
+    // faster is used, and every ROLLOUT_PROBE_EVERY rollouts the other one is timed again.
+    const n = this.rolloutProbes;
+    this.rolloutProbes += 1;
+    if (n === 0) return 'synchronous';
+    if (n <= 2) return 'pipelined';
+    if (n <= 4) return 'synchronous';
+    const rate = (m: 'pipelined' | 'synchronous'): number => {
+      const xs = this.rolloutRates[m] ?? [];
+      return xs.length ? xs.reduce((x, y) => x + y, 0) / xs.length : 0;
+    };
+    // Single rollouts vary by ±20 % here: synchronous must be clearly faster to win.
+    const best = rate('synchronous') > PIPELINE_MARGIN * rate('pipelined') ? 'synchronous' : 'pipelined';
+    if (n % ROLLOUT_PROBE_EVERY === 0) return best === 'pipelined' ? 'synchronous' : 'pipelined';
+    return best;
+  }
+
+  /** Rollouts since the vector was set (`rollout: 'auto'`'s schedule). */
+  private rolloutProbes = 0;
+
+  /** Whether `rollout: 'auto'` is still timing both modes (the first five rollouts on a grouped vector). */
+  get probingRollouts(): boolean {
+    return (this.options.rollout ?? 'auto') === 'auto' && isGrouped(this.vecEnv) && this.rolloutProbes < 5;
   }
 
   /** The slots an opponent plays in the current rollout (null: the learner plays every slot). */
@@ -479,7 +547,8 @@ export class PpoTrainer {
     this.componentCount = 0;
     this.external = opponent ? await opponent.beginRollout(this.globalStep) : null;
     const logStd = await this.policy.logStdValues();
-    if (!opponent && isGrouped(vec)) await this.collectPipelined(vec, logStd);
+    const mode = this.chooseRollout();
+    if (mode === 'pipelined') await this.collectPipelined(vec as GroupedVecEnv, logStd);
     else {
       for (let t = 0; t < T; t++) {
         const rowObs = this.bufObs.subarray(t * S * obsSize, (t + 1) * S * obsSize);
@@ -498,6 +567,9 @@ export class PpoTrainer {
     }
     this.globalStep += this.stepsPerIteration;
     const rolloutSeconds = (performance.now() - rolloutStart) / 1000;
+    // Slot steps (every slot, the opponent's too: their share varies between rollouts) per second; the
+    // first rollout (kernel compilation, connections) is not a fair sample of either mode.
+    if (this.rolloutProbes > 1) this.rolloutRates[mode] = [...(this.rolloutRates[mode] ?? []), (T * S) / rolloutSeconds].slice(-2);
 
     // --- bootstrap and compute advantages ----------------------------------------------------------
     const updateStart = performance.now();
@@ -611,6 +683,7 @@ export class PpoTrainer {
       gradNorm: stats.gradNorm / n,
       learningRate: lr,
       stepsPerSecond: this.stepsPerIteration / (rolloutSeconds + updateSeconds),
+      rollout: mode,
       rolloutSeconds,
       updateSeconds,
     };
@@ -632,6 +705,7 @@ export class PpoTrainer {
    */
   private async collectPipelined(vec: GroupedVecEnv, logStd: Float32Array | null): Promise<void> {
     const { T, S, width } = this;
+    const opponent = this.options.opponent;
     const O = vec.obsSize;
     let slot = 0;
     const groups = vec.parts.map((part) => {
@@ -646,6 +720,7 @@ export class PpoTrainer {
       this.normalize(this.currentObs().subarray(g.s0 * O, (g.s0 + g.n) * O), g.n, rowObs, true);
       const { head, values } = await this.policy.act(rowObs, g.n);
       sampleActions(this.policy.dist, head, logStd, g.n, g.rng, g.out);
+      if (this.external && opponent) await opponent.actSlots!(this.currentObs().subarray(g.s0 * O, (g.s0 + g.n) * O), g.out.envActions, g.s0, g.n, O, vec.actionSize, g.rng);
       this.bufActions.set(g.out.actions, at * width);
       this.bufLogProbs.set(g.out.logProbs, at);
       this.bufValues.set(values, at);
@@ -655,6 +730,7 @@ export class PpoTrainer {
     for (let inFlight = groups.length; inFlight > 0; ) {
       const r = await vec.recvGroup();
       const g = groups[r.group]!;
+      opponent?.observeGroup!(r);
       await this.recordStep(g.t, r, g.s0, g.n);
       g.t += 1;
       if (g.t < T) await act(r.group);

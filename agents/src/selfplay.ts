@@ -9,8 +9,8 @@
  * with S = 1 for a win of the learner's team, ½ for a draw, 0 for a loss.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Rng, Wrapper, makeEnv, VecEnv, boxBounds, type AnyEnv, type CarballState, type RngState, type Space, type VecEnvLike, type VecStepResult, ballChaser } from '@rewardlab/sim';
-import { ActorCritic, stepInfo, type OpponentController } from './ppo';
+import { Rng, Wrapper, makeEnv, VecEnv, boxBounds, type AnyEnv, type CarballState, type RngState, type Space, type VecEnvLike, type VecStepResult, type FinishedEpisode, type Info, ballChaser } from '@rewardlab/sim';
+import { ActorCritic, stepInfo, type GroupRows, type OpponentController } from './ppo';
 import { sampleActions } from './distributions';
 import { CheckpointError } from './checkpoint';
 
@@ -103,9 +103,14 @@ export interface GameResults {
  * events as `teamZeroScore`) and adds them to `results`; returns the scores.
  */
 function tallyGames(r: VecStepResult, results: GameResults): number[] {
+  return tallyEpisodes(r.info.episodes, (env) => r.info.envInfos[env], results);
+}
+
+/** `tallyGames` over episodes (global env indices) whose step infos `infoOf(env)` gives. */
+function tallyEpisodes(episodes: readonly FinishedEpisode[], infoOf: (env: number) => Record<string, unknown> | undefined, results: GameResults): number[] {
   const scores: number[] = [];
-  for (const env of new Set(r.info.episodes.map((e) => e.env))) {
-    const score = teamZeroScore(stepInfo(r.info.envInfos[env]));
+  for (const env of new Set(episodes.map((e) => e.env))) {
+    const score = teamZeroScore(stepInfo(infoOf(env)));
     results.games += 1;
     if (score === 1) results.wins += 1;
     else if (score === 0) results.losses += 1;
@@ -125,7 +130,7 @@ function envTeamZeroTouches(info: Record<string, unknown>, teamSize: number): nu
 }
 
 /** Team 0's touches within one step, over every env (an env that reset within the step: its final step's). */
-export function teamZeroTouches(r: VecStepResult, teamSize: number): number {
+export function teamZeroTouches(r: VecStepResult | { info: { envInfos: readonly Info[] } }, teamSize: number): number {
   let touches = 0;
   for (const info of r.info.envInfos) touches += envTeamZeroTouches(stepInfo(info), teamSize);
   return touches;
@@ -188,15 +193,25 @@ export class SelfPlayController implements OpponentController {
   }
 
   async act(rawObs: Float32Array, envActions: Float32Array | Int32Array, obsSize: number, actionSize: number): Promise<void> {
+    await this.actSlots(rawObs, envActions, 0, this.mask.length, obsSize, actionSize, this.rng);
+  }
+
+  async actSlots(rawObs: Float32Array, envActions: Float32Array | Int32Array, s0: number, n: number, obsSize: number, actionSize: number, rng: Rng): Promise<void> {
     if (!this.current || !this.net) return;
     const rows: number[] = [];
-    for (let s = 0; s < this.mask.length; s++) if (this.mask[s]) rows.push(s);
+    for (let j = 0; j < n; j++) if (this.mask[s0 + j]) rows.push(j);
+    if (!rows.length) return;
     const x = new Float32Array(rows.length * obsSize);
-    rows.forEach((s, k) => x.set(rawObs.subarray(s * obsSize, (s + 1) * obsSize), k * obsSize));
+    rows.forEach((j, k) => x.set(rawObs.subarray(j * obsSize, (j + 1) * obsSize), k * obsSize));
     const { head } = await this.net.act(this.normalize(x, rows.length), rows.length);
     const out = { actions: new Float32Array(rows.length * actionSize), envActions: envActions instanceof Int32Array ? new Int32Array(rows.length * actionSize) : new Float32Array(rows.length * actionSize), logProbs: new Float32Array(rows.length) };
-    sampleActions(this.net.dist, head, await this.net.logStdValues(), rows.length, this.rng, out);
-    rows.forEach((s, k) => envActions.set(out.envActions.subarray(k * actionSize, (k + 1) * actionSize), s * actionSize));
+    sampleActions(this.net.dist, head, await this.net.logStdValues(), rows.length, rng, out);
+    rows.forEach((j, k) => envActions.set(out.envActions.subarray(k * actionSize, (k + 1) * actionSize), j * actionSize));
+  }
+
+  observeGroup(g: GroupRows): void {
+    if (!this.current) return;
+    for (const score of tallyEpisodes(g.episodes, (env) => g.envInfos?.[env - g.envOffset], this.results)) this.pool.record(this.current, score);
   }
 
   observe(r: VecStepResult): void {
@@ -291,17 +306,26 @@ export class ScriptedOpponent implements OpponentController {
     return this.mask;
   }
 
-  async act(_rawObs: Float32Array, envActions: Float32Array | Int32Array): Promise<void> {
-    const { numEnvs, numAgents, actionSize, singleActionSpace } = this.vec;
-    for (let i = 0; i < numEnvs; i++) {
-      const state = this.kind === 'ball-chaser' ? this.vec.getState!(i) : null;
-      for (let a = 0; a < numAgents; a++) {
-        const s = i * numAgents + a;
-        if (!this.mask[s]) continue;
-        if (state) envActions[s] = ballChaser(state, state.cars[a]!.id);
-        else randomActionInto(singleActionSpace, this.rng, envActions, s * actionSize);
-      }
+  async act(rawObs: Float32Array, envActions: Float32Array | Int32Array, obsSize: number, actionSize: number): Promise<void> {
+    await this.actSlots(rawObs, envActions, 0, this.mask.length, obsSize, actionSize, this.rng);
+  }
+
+  async actSlots(_rawObs: Float32Array, envActions: Float32Array | Int32Array, s0: number, n: number, _obsSize: number, actionSize: number, rng: Rng): Promise<void> {
+    const { numAgents, singleActionSpace } = this.vec;
+    for (let j = 0; j < n; j++) {
+      const s = s0 + j;
+      if (!this.mask[s]) continue;
+      const env = Math.floor(s / numAgents);
+      if (this.kind === 'ball-chaser') {
+        const state = this.vec.getState!(env);
+        envActions[j * actionSize] = ballChaser(state, state.cars[s % numAgents]!.id);
+      } else randomActionInto(singleActionSpace, rng, envActions, j * actionSize);
     }
+  }
+
+  observeGroup(g: GroupRows): void {
+    tallyEpisodes(g.episodes, (env) => g.envInfos?.[env - g.envOffset], this.results);
+    this.results.touches += teamZeroTouches({ info: { envInfos: g.envInfos ?? [] } }, this.teamSize);
   }
 
   observe(r: VecStepResult): void {

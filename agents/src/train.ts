@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { carballTeamSize, isMultiAgent, RescaleAction, loadEnvModule, makeEnv, makeHostedVecEnv, registeredEnvIds, registerEnv, Rng, VecEnv, type AnyEnv, type CarballState, type VecEnvLike, numAgentsOf } from '@rewardlab/sim';
 import { selectBackend, type BackendPreference } from './backend';
 import { parsePpoConfig, PPO_PRESETS, ConfigError, type PpoConfig, type PpoConfigInput } from './config';
-import { ActorCritic, normalizeObservations, PpoTrainer, type IterationMetrics, type RewardTransformLike } from './ppo';
+import { ActorCritic, normalizeObservations, PpoTrainer, type IterationMetrics, type RewardTransformLike, type RolloutMode } from './ppo';
 import { actionWidth, sampleActions } from './distributions';
 import { makeRemoteVecEnvFactory, membershipOf, workerStatsOf, type WorkerStats } from './remote';
 import { OpponentPool, ScriptedOpponent, SELF_PLAY_DEFAULTS, SelfPlayController, type CarballOpponent, type GameResults, type ScriptedResults, type SelfPlayConfig } from './selfplay';
@@ -62,6 +62,8 @@ export interface TrainOptions {
   workers?: string[];
   /** dns:// workers: how long to wait for the first one (default 60 000 ms). */
   discoveryTimeoutMs?: number;
+  /** Over sim workers: pipelined, synchronous or (default) auto-timed rollouts (`PpoTrainerOptions.rollout`). */
+  rollout?: RolloutMode;
   /** Builds the vector env instead of the default local VecEnv (remote workers, carball arenas). */
   makeVecEnv?: (envId: string, numEnvs: number) => Promise<VecEnvLike>;
 }
@@ -162,7 +164,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const metricsFile = join(out, 'metrics.jsonl');
   await mkdir(checkpointsDir, { recursive: true });
   const transforms: RewardTransformLike[] = reward ? createReturnTransforms(reward, { gamma: config.gamma }) : [];
-  const trainer = new PpoTrainer(vec, { config, seed, totalSteps, transforms });
+  const trainer = new PpoTrainer(vec, { config, seed, totalSteps, transforms, ...(options.rollout ? { rollout: options.rollout } : {}) });
   const twoTeams = vec.numAgents % 2 === 0 && vec.numAgents >= 2 && envId.startsWith('carball');
   let selfPlay: SelfPlayController | null = null;
   let scripted: ScriptedOpponent | null = null;

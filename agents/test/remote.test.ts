@@ -97,7 +97,7 @@ describe('training over sim workers', () => {
     // the preset's 8 envs (two workers of 4, seeded as those 8), seeds 1, 2 and 4–7 all reach 500 within
     // 50,000 steps on this machine.
     const [a, b] = await Promise.all([startWorker({ envId: 'CartPole-v1', numEnvs: 4 }), startWorker({ envId: 'CartPole-v1', numEnvs: 4 })]);
-    const result = await train({ env: 'CartPole-v1', steps: 50_000, seed: 1, backend: 'wasm', out: out(), makeVecEnv: makeRemoteVecEnvFactory([a.url, b.url]) });
+    const result = await train({ env: 'CartPole-v1', steps: 50_000, seed: 1, backend: 'wasm', out: out(), rollout: 'pipelined', makeVecEnv: makeRemoteVecEnvFactory([a.url, b.url]) });
     expect(result.steps).toBeGreaterThanOrEqual(50_000);
     expect(result.finalMeanReturn).toBeGreaterThanOrEqual(475);
     await Promise.all([kill9(a), kill9(b)]);
@@ -119,6 +119,7 @@ describe('training over sim workers', () => {
       seed: 2,
       backend: 'wasm',
       out: out(),
+      rollout: 'pipelined',
       makeVecEnv: async (envId, numEnvs) => {
         checked = new CheckedVecEnv((await factory(envId, numEnvs)) as MultiVecEnv, (t) => {
           if (t !== killAt) return;
@@ -140,4 +141,41 @@ describe('training over sim workers', () => {
     expect(checked!.maskedEnvSteps).toBeLessThan(4 * (checked!.groupSteps - killAt) / 2);
     await Promise.all([kill9(a), kill9(b)]);
   }, 150_000);
+
+  it('carball self-play over two workers, pipelined: the snapshot opponent plays its slots group by group, and its games are scored', async () => {
+    // Short episodes (2 s without a touch) so that games end within a few rollouts.
+    const envOptions = { noTouchTimeoutSeconds: 2 };
+    const [a, b] = await Promise.all([startWorker({ envId: 'carball-1v1', numEnvs: 2, envOptions }), startWorker({ envId: 'carball-1v1', numEnvs: 2, envOptions })]);
+    const modes: string[] = [];
+    const result = await train({
+      env: 'carball-1v1',
+      usePreset: false,
+      steps: 12 * 64 * 8,
+      seed: 5,
+      backend: 'wasm',
+      out: out(),
+      rollout: 'pipelined',
+      ppo: { numSteps: 64, minibatchSize: 128, epochs: 1, hiddenSizes: [32] },
+      selfPlay: { snapshotEvery: 2, playLatestRatio: 0, window: 50 },
+      makeVecEnv: makeRemoteVecEnvFactory([a.url, b.url]),
+      onIteration: (m) => void modes.push(m.rollout ?? 'none'),
+    });
+    expect(modes.every((m) => m === 'pipelined')).toBe(true);
+    // Every rollout after the first snapshot plays a snapshot (playLatestRatio 0): the learner's half of
+    // the slots count, and the games that ended were scored for the pool's Elo.
+    expect(result.selfPlay!.games).toBeGreaterThan(0);
+    expect(result.selfPlay!.wins + result.selfPlay!.draws + result.selfPlay!.losses).toBe(result.selfPlay!.games);
+    expect(result.selfPlay!.entries.reduce((n, e) => n + e.games, 0)).toBe(result.selfPlay!.games);
+    await Promise.all([kill9(a), kill9(b)]);
+  }, 240_000);
+
+  it("auto rollouts: a warm-up, two pipelined and two synchronous timed rollouts, then one of the two", async () => {
+    const [a, b] = await Promise.all([startWorker({ envId: 'CartPole-v1', numEnvs: 4 }), startWorker({ envId: 'CartPole-v1', numEnvs: 4 })]);
+    const modes: string[] = [];
+    await train({ env: 'CartPole-v1', steps: 8 * 32 * 8, seed: 3, backend: 'wasm', out: out(), makeVecEnv: makeRemoteVecEnvFactory([a.url, b.url]), onIteration: (m) => void modes.push(m.rollout ?? 'none') });
+    expect(modes.slice(0, 5)).toEqual(['synchronous', 'pipelined', 'pipelined', 'synchronous', 'synchronous']);
+    expect(new Set(modes.slice(5)).size).toBe(1); // the faster one, kept
+    await Promise.all([kill9(a), kill9(b)]);
+  }, 120_000);
 });
+

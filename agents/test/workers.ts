@@ -20,7 +20,7 @@ SimWorkerServer.start(JSON.parse(process.argv[1])).then((s) => {
 export const started: Worker[] = [];
 
 /** Starts a worker (port 0: any free port; host default 127.0.0.1) and resolves once it listens. */
-export function startWorker(options: { envId: string; numEnvs: number; port?: number; host?: string; groups?: number }): Promise<Worker> {
+export function startWorker(options: { envId: string; numEnvs: number; port?: number; host?: string; groups?: number; envOptions?: Record<string, unknown> }): Promise<Worker> {
   const child = spawn(process.execPath, ['-e', SCRIPT, JSON.stringify({ port: 0, ...options })], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', (line) => {

@@ -263,6 +263,10 @@ describe.skipIf(skip !== null)('containers', () => {
       const download = await fetch(`${apiUrl}/api/checkpoints/${final!.id}/download`);
       expect(download.status).toBe(200);
       expect((await download.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+      // The trainer's own env (beside the workers') is recorded: the viewer plays the run's episodes.
+      const { replays } = await api<{ replays: { frames: number }[] }>(`/api/runs/${created.id}/replays`);
+      expect(replays.length, JSON.stringify(replays)).toBeGreaterThan(0);
+      expect(replays[0]!.frames).toBeGreaterThan(0);
     }, 360_000);
 
     it('finishes a run when one worker container is killed mid-run, and counts the loss', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError } from 'commander';
 import { MultiVecEnv } from '@rewardlab/sim';
-import { BACKEND_NAMES, latestCheckpoint, benchTrain, benchTrainWorkers, PPO_PRESETS, resolveWorkerUrls, type WorkersBenchResult, evaluate, evaluateCarball, evaluationEnvOptions, loadPolicy, parseWorkerUrls, selectBackend, train, type BackendPreference, type IterationMetrics, type TrainBenchResult, type TrainResult, type EvalResult, type PpoConfigInput, type CarballOpponent, type CarballEvalResult } from '@rewardlab/agents';
+import { BACKEND_NAMES, latestCheckpoint, benchTrain, benchTrainWorkers, PPO_PRESETS, resolveWorkerUrls, type WorkersBenchResult, type RolloutMode, evaluate, evaluateCarball, evaluationEnvOptions, loadPolicy, parseWorkerUrls, selectBackend, train, type BackendPreference, type IterationMetrics, type TrainBenchResult, type TrainResult, type EvalResult, type PpoConfigInput, type CarballOpponent, type CarballEvalResult } from '@rewardlab/agents';
 import { CliError, emitResult } from './output';
 import { backendOption, nonNegativeInt, positiveInt, setting } from './parse';
 import { progressBar } from './progress';
@@ -42,13 +42,14 @@ export function registerTrainCommands(program: Command): void {
     .option('--no-preset', "ignore RL Zoo's tuned hyperparameters for the env")
     .option('--workers <urls>', 'sim workers, comma-separated: ws://host:9100 URLs, or dns://name:9100 for every address of a name (re-resolved at each rollout); token from $REWARDLAB_WORKER_TOKEN', (v: string) => parseWorkerUrls(v))
     .option('--discovery-timeout <seconds>', 'dns:// workers: how long to wait for the first one to answer', positiveInt, 60)
+    .option('--rollout <mode>', 'over sim workers: auto (time both, use the faster), pipelined or synchronous', rolloutMode, 'auto' as RolloutMode)
     .option('--rescale-actions', 'act in [-1, 1] on bounded box action spaces, rescaled onto the env bounds')
     .option('--opponent <name>', 'carball: train against a scripted opponent (random or ball-chaser) instead of self-play', (v: string) => {
       if (v !== 'random' && v !== 'ball-chaser') throw new InvalidArgumentError(`expected random or ball-chaser, got "${v}"`);
       return v as CarballOpponent;
     })
     .option('--json', 'print the result as one JSON object on the last stdout line')
-    .action(async (opts: { env?: string; envModule?: string; algo: string; reward?: string; steps?: number; seed: number; numEnvs?: number; backend: BackendPreference; out?: string; hidden?: number[]; lr?: number; set: Record<string, unknown>; envOption: Record<string, unknown>; checkpointEvery: number; resume?: string; resumeLatest?: boolean; preset: boolean; rescaleActions?: boolean; workers?: string[]; discoveryTimeout: number; opponent?: CarballOpponent; json?: boolean }) => {
+    .action(async (opts: { env?: string; envModule?: string; algo: string; reward?: string; steps?: number; seed: number; numEnvs?: number; backend: BackendPreference; out?: string; hidden?: number[]; lr?: number; set: Record<string, unknown>; envOption: Record<string, unknown>; checkpointEvery: number; resume?: string; resumeLatest?: boolean; preset: boolean; rescaleActions?: boolean; workers?: string[]; discoveryTimeout: number; rollout: RolloutMode; opponent?: CarballOpponent; json?: boolean }) => {
       const ppo: PpoConfigInput = { ...(opts.set as PpoConfigInput), ...(opts.hidden ? { hiddenSizes: opts.hidden } : {}), ...(opts.lr !== undefined ? { learningRate: opts.lr } : {}) };
       if (opts.resumeLatest) {
         if (!opts.out) throw new CliError('--resume-latest needs --out (the run directory to continue)');
@@ -75,6 +76,7 @@ export function registerTrainCommands(program: Command): void {
       const result = await train({
         signal: abort.signal,
         discoveryTimeoutMs: opts.discoveryTimeout * 1000,
+        rollout: opts.rollout,
         env: opts.env,
         envModule: opts.envModule,
         algo: opts.algo,
@@ -163,8 +165,9 @@ export function registerTrainBench(bench: Command): void {
     .option('--workers <urls>', "compare training over these sim workers (ws:// or dns://) with local training: one worker against local with the first worker's env count, all of them against one", (v: string) => parseWorkerUrls(v))
     .option('--spawn-workers <n>', 'compare training over N sim workers started on loopback (each with --num-envs envs, the preset by default) with local training', positiveInt)
     .option('--rounds <n>', 'with workers: alternate local / one worker / all workers this many times (medians)', positiveInt, 2)
+    .option('--rollout <mode>', 'with workers: auto, pipelined or synchronous rollouts', rolloutMode, 'auto' as RolloutMode)
     .option('--json', 'print the result as one JSON object on the last stdout line')
-    .action(async (opts: { env: string; backend: BackendPreference; hidden?: number[]; minibatch?: number; updates: number; trainSteps?: number; numEnvs?: number; workers?: string[]; spawnWorkers?: number; rounds: number; json?: boolean }) => {
+    .action(async (opts: { env: string; backend: BackendPreference; hidden?: number[]; minibatch?: number; updates: number; trainSteps?: number; numEnvs?: number; workers?: string[]; spawnWorkers?: number; rounds: number; rollout: RolloutMode; json?: boolean }) => {
       if (opts.workers || opts.spawnWorkers) {
         const result = await benchOverWorkers(opts);
         emitResult(result, opts, (r: WorkersBenchResult) =>
@@ -190,7 +193,7 @@ function spawnSimWorker(env: string, numEnvs: number): Promise<{ child: ChildPro
 }
 
 /** `bench train --workers … | --spawn-workers N`: training over workers against local training. */
-async function benchOverWorkers(opts: { env: string; backend: BackendPreference; trainSteps?: number; numEnvs?: number; workers?: string[]; spawnWorkers?: number; rounds: number }): Promise<WorkersBenchResult> {
+async function benchOverWorkers(opts: { env: string; backend: BackendPreference; trainSteps?: number; numEnvs?: number; workers?: string[]; spawnWorkers?: number; rounds: number; rollout: RolloutMode }): Promise<WorkersBenchResult> {
   const log = (line: string): void => void process.stderr.write(`rewardlab bench train: ${line}\n`);
   const spawned: ChildProcess[] = [];
   try {
@@ -212,8 +215,13 @@ async function benchOverWorkers(opts: { env: string; backend: BackendPreference;
       await probe.close();
     }
     log(`local training with ${numEnvs} envs, over ${urls[0]}, and over ${urls.length} workers`);
-    return await benchTrainWorkers({ env: opts.env, backend: opts.backend, oneWorker: [urls[0]!], allWorkers: urls, numEnvs, rounds: opts.rounds, ...(opts.trainSteps ? { trainSteps: opts.trainSteps } : {}), log });
+    return await benchTrainWorkers({ env: opts.env, backend: opts.backend, oneWorker: [urls[0]!], allWorkers: urls, numEnvs, rounds: opts.rounds, rollout: opts.rollout, ...(opts.trainSteps ? { trainSteps: opts.trainSteps } : {}), log });
   } finally {
     for (const child of spawned) child.kill('SIGTERM');
   }
+}
+
+function rolloutMode(value: string): RolloutMode {
+  if (value !== 'auto' && value !== 'pipelined' && value !== 'synchronous') throw new InvalidArgumentError(`expected auto, pipelined or synchronous; got "${value}"`);
+  return value;
 }
