@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { connectRedisClient, pingRedis } from '../src/queue/redis-client';
 import { queueConnection } from '../src/queue/run-queue';
-import { api, BIN, processGone, startServer, waitFor, type ServerProcess } from './helpers';
+import { api, BIN, openStream, processGone, startServer, waitFor, type ServerProcess } from './helpers';
 
 const Database = require('better-sqlite3') as new (path: string) => { prepare(sql: string): { run(...args: unknown[]): unknown }; close(): void };
 
@@ -128,6 +128,7 @@ describe('run queue on Redis', () => {
   it('two agents take four queued runs and finish them all, each taking at least one', async (ctx) => {
     if (skip) return ctx.skip();
     const ids: string[] = [];
+    const stream = await openStream(server!.url);
     for (let i = 0; i < 4; i++) {
       const created = await api(server!.url, 'POST', '/api/runs', { ...run(2048), seed: i });
       expect(created.status).toBe(201);
@@ -146,6 +147,15 @@ describe('run queue on Redis', () => {
       expect(checkpoints.find((c: { kind: string }) => c.kind === 'final')?.step).toBe(2048);
     }
     expect(new Set(runs.map((r) => r.agent))).toEqual(new Set(['agent-a', 'agent-b']));
+    // The agents' reports reached the API's WebSocket stream through Redis, in the order they were
+    // committed: every iteration's metrics, then the final status.
+    for (const id of ids) {
+      const seen = stream!.messages.filter((m) => m.runId === id);
+      expect(seen.filter((m) => m.type === 'metrics').map((m) => m.batch.step)).toEqual(everyIteration(2048));
+      expect(seen.filter((m) => m.type === 'status').map((m) => m.status)).toEqual(['queued', 'running', 'succeeded']);
+      expect(seen.some((m) => m.type === 'checkpoint')).toBe(true);
+    }
+    stream!.close();
     // Each agent logged the runs it took.
     for (const r of runs) expect(agents.get(r.agent)!.events.some((e) => e.event === 'started' && e.runId === r.id)).toBe(true);
   }, 180_000);

@@ -61,6 +61,9 @@ export function registerTrainerAgentCommand(program: Command): void {
       const dataSource = await openDatabase(config.database);
       const app = await NestFactory.createApplicationContext(TrainerAgentModule.forRoot(config, dataSource), { logger: ['error', 'warn'] });
       const agent = new TrainerAgent(app.get(RunRecorder), { redisUrl, queueName: config.queueName, name, concurrency: opts.concurrency, lockMs: opts.lockMs, maxStalledCount: opts.maxStalled, log });
+      // What the runs report goes to the API's stream too (the viewer's live curves).
+      const { publishRunEvents } = require('../queue/event-relay') as typeof import('../queue/event-relay');
+      const stopPublishing = publishRunEvents(app.get(RunRecorder).events, redisUrl, config.queueName);
 
       // Alive until a signal, whatever Redis does (its sockets are all that would hold the event loop).
       const keepAlive = setInterval(() => undefined, 60_000);
@@ -84,6 +87,7 @@ export function registerTrainerAgentCommand(program: Command): void {
       }
       await stopped;
       clearInterval(keepAlive);
+      stopPublishing();
       await app.close();
       await dataSource.destroy().catch(() => undefined);
       const result = { agent: name, signal: signalled, taken: agent.taken, released: agent.released };

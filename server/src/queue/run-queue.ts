@@ -9,6 +9,8 @@ import { createIORedisClient, Queue, RedisConnection, type JobsOptions } from 'b
 import { Redis, type RedisOptions } from 'ioredis';
 import { SERVER_CONFIG, type ServerConfig } from '../app/config';
 import { connectRedisClient, parseRedisUrl, pingRedis, redactRedisUrl } from './redis-client';
+import { RunEvents } from '../stream/run-events';
+import { relayRunEvents } from './event-relay';
 
 /** Every key of the queue starts `rewardlab:<queue name>:`. */
 export const QUEUE_PREFIX = 'rewardlab';
@@ -75,7 +77,13 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
   private closed = false;
   private lastError = 'not connected yet';
 
-  constructor(@Inject(SERVER_CONFIG) private readonly config: ServerConfig) {
+  /** Stops relaying the agents' run events (see event-relay.ts). */
+  private stopRelay: (() => void) | null = null;
+
+  constructor(
+    @Inject(SERVER_CONFIG) private readonly config: ServerConfig,
+    private readonly events: RunEvents,
+  ) {
     if (config.redisUrl) parseRedisUrl(config.redisUrl);
   }
 
@@ -105,6 +113,7 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
         });
         (queue.getBackend() as unknown as NodeJS.EventEmitter).on('ready', () => (failing = false));
         this.queue = queue;
+        this.stopRelay = relayRunEvents(this.events, url, this.config.queueName, log);
         return;
       }
     };
@@ -118,6 +127,7 @@ export class RunQueue implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
+    this.stopRelay?.();
     await this.queue?.close().catch(() => undefined);
     await this.flags?.quit().catch(() => undefined);
   }
