@@ -321,3 +321,65 @@ describe('run queue on Redis', () => {
     }
   }, 60_000);
 });
+
+/** A Redis of the test's own (the machine's redis-server binary) on a free port, to take away mid-run. */
+async function startPrivateRedis(port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  await waitFor('the private Redis', async () => pingRedis(`redis://127.0.0.1:${port}`).then(() => true, () => false), 20_000, 100);
+  return child;
+}
+
+describe('run queue when Redis goes away mid-run', () => {
+  it('the running run trains on and is recorded; the agent and the API say Redis is gone, and carry on once it is back', async (ctx) => {
+    const unreachable = await redisReachable();
+    if (unreachable) return ctx.skip(); // the suite above already failed or skipped for want of Redis
+    const port = 20_000 + (process.pid % 20_000);
+    const url = `redis://127.0.0.1:${port}`;
+    const dir = mkdtempSync(join(tmpdir(), 'rewardlab-queue-loss-'));
+    const db = `sqlite:${join(dir, 'rewardlab.sqlite')}`;
+    let redis = await startPrivateRedis(port);
+    const server = await startServer(db, dir, { REDIS_URL: url, REWARDLAB_QUEUE: QUEUE });
+    const agent = spawnAgent('agent-loss', db, dir, url);
+    try {
+      await waitFor('the agent to take jobs', async () => agent.stdout().includes('"agent":"agent-loss"'), 60_000, 100);
+      const steps = 40 * STEPS_PER_ITERATION;
+      const created = await api(server.url, 'POST', '/api/runs', run(steps));
+      expect(created.status).toBe(201);
+      const id = created.body.id as string;
+      await waitFor('the run to be under way', async () => (await api(server.url, 'GET', `/api/runs/${id}`)).body.step >= 2 * STEPS_PER_ITERATION, 60_000, 100);
+      redis.kill('SIGKILL');
+      // Both sides name the queue's Redis; the API refuses new runs with a 503 rather than losing them.
+      await waitFor('the agent to say Redis is gone', async () => agent.events.some((e) => e.event === 'redis' && String(e.message).includes(`REDIS_URL=${url}`)), 30_000, 100);
+      const refused = await api(server.url, 'POST', '/api/runs', run(STEPS_PER_ITERATION));
+      expect(refused.status).toBe(503);
+      expect(refused.body.message).toMatch(/run queue's Redis \(REDIS_URL=redis:\/\/127\.0\.0\.1:\d+\) is unreachable/);
+      // The trainer does not need Redis: the run finishes, every iteration recorded.
+      const done = await waitFor('the run to finish without Redis', async () => {
+        const r = (await api(server.url, 'GET', `/api/runs/${id}`)).body;
+        return ['succeeded', 'failed', 'stopped'].includes(r.status) && r;
+      }, 120_000);
+      expect(done.status).toBe('succeeded');
+      expect(done.step).toBe(steps);
+      const metrics = (await api(server.url, 'GET', `/api/runs/${id}/metrics?limit=1000`)).body.metrics;
+      expect(metrics.map((m: { step: number }) => m.step)).toEqual(everyIteration(steps));
+      // Redis back (empty: it keeps nothing on disk): the agent takes new runs again.
+      redis = await startPrivateRedis(port);
+      const again = await waitFor('the API to queue again', async () => {
+        const r = await api(server.url, 'POST', '/api/runs', run(2 * STEPS_PER_ITERATION));
+        return r.status === 201 && r;
+      }, 60_000, 500);
+      const second = await waitFor('the new run to finish', async () => {
+        const r = (await api(server.url, 'GET', `/api/runs/${again.body.id}`)).body;
+        return ['succeeded', 'failed', 'stopped'].includes(r.status) && r;
+      }, 120_000);
+      expect(second.status).toBe('succeeded');
+      expect(agent.child.exitCode).toBeNull(); // never crashed
+    } finally {
+      agent.child.kill('SIGKILL');
+      await agent.exited;
+      await server.stop();
+      redis.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 360_000);
+});
