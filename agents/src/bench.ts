@@ -226,6 +226,7 @@ export interface WorkersBenchOptions {
   allWorkers: string[];
   /** Envs of the local baseline (set it to what one worker hosts). */
   numEnvs: number;
+  /** Agent steps of each measurement, after five warm-up iterations (default 40,000). */
   trainSteps?: number;
   /** Measurements alternate local, one, all for this many rounds; medians are reported (default 2). */
   rounds?: number;
@@ -277,12 +278,15 @@ export async function benchTrainWorkers(options: WorkersBenchOptions): Promise<W
   const shares = { local: [] as number[], one: [] as number[], all: [] as number[] };
   let workers = 0;
   const common = { env: options.env, seed, backend: backend.name as BackendPreference };
+  // Long enough that self-play's alternation of opponents (and so of update sizes) averages out.
+  const trainSteps = options.trainSteps ?? 40_000;
   for (let round = 0; round < rounds; round++) {
-    const local = await measureTraining({ ...common, numEnvs: options.numEnvs }, options.trainSteps);
-    // With auto rollouts the first five iterations warm up and time both modes: steady state after them.
-    const warmup = (options.rollout ?? 'auto') === 'auto' ? 5 : 1;
-    const one = await measureTraining({ ...common, workers: options.oneWorker, ...(options.rollout ? { rollout: options.rollout } : {}) }, options.trainSteps, warmup);
-    const all = await measureTraining({ ...common, workers: options.allWorkers, ...(options.rollout ? { rollout: options.rollout } : {}) }, options.trainSteps, warmup);
+    // With auto rollouts the first five iterations warm up and time both modes: every figure is taken
+    // over the same iterations after them (self-play's mix of opponents differs from one to the next).
+    const warmup = 5;
+    const local = await measureTraining({ ...common, numEnvs: options.numEnvs }, trainSteps, warmup);
+    const one = await measureTraining({ ...common, workers: options.oneWorker, ...(options.rollout ? { rollout: options.rollout } : {}) }, trainSteps, warmup);
+    const all = await measureTraining({ ...common, workers: options.allWorkers, ...(options.rollout ? { rollout: options.rollout } : {}) }, trainSteps, warmup);
     samples.local.push(local.agentStepsPerSec);
     samples.one.push(one.agentStepsPerSec);
     samples.all.push(all.agentStepsPerSec);
