@@ -273,29 +273,31 @@ export async function benchTrainWorkers(options: WorkersBenchOptions): Promise<W
   const backend = await selectBackend(options.backend ?? 'auto');
   const rounds = options.rounds ?? 2;
   const seed = options.seed ?? 0;
-  const samples = { local: [] as number[], one: [] as number[], all: [] as number[] };
-  const rollouts = { local: [] as number[], one: [] as number[], all: [] as number[] };
-  const shares = { local: [] as number[], one: [] as number[], all: [] as number[] };
+  const FIGURES = ['local', 'one', 'all'] as const;
+  const series = () => ({ local: [] as number[], one: [] as number[], all: [] as number[] });
+  const samples = series();
+  const rollouts = series();
+  const shares = series();
   let workers = 0;
   const common = { env: options.env, seed, backend: backend.name as BackendPreference };
+  const overWorkers = options.rollout ? { rollout: options.rollout } : {};
   // Long enough that self-play's alternation of opponents (and so of update sizes) averages out.
   const trainSteps = options.trainSteps ?? 40_000;
+  // With auto rollouts the first five iterations warm up and time both modes: every figure is taken
+  // over the same iterations after them (self-play's mix of opponents differs from one to the next).
+  const warmup = 5;
   for (let round = 0; round < rounds; round++) {
-    // With auto rollouts the first five iterations warm up and time both modes: every figure is taken
-    // over the same iterations after them (self-play's mix of opponents differs from one to the next).
-    const warmup = 5;
-    const local = await measureTraining({ ...common, numEnvs: options.numEnvs }, trainSteps, warmup);
-    const one = await measureTraining({ ...common, workers: options.oneWorker, ...(options.rollout ? { rollout: options.rollout } : {}) }, trainSteps, warmup);
-    const all = await measureTraining({ ...common, workers: options.allWorkers, ...(options.rollout ? { rollout: options.rollout } : {}) }, trainSteps, warmup);
-    samples.local.push(local.agentStepsPerSec);
-    samples.one.push(one.agentStepsPerSec);
-    samples.all.push(all.agentStepsPerSec);
-    rollouts.local.push(local.rolloutStepsPerSec);
-    rollouts.one.push(one.rolloutStepsPerSec);
-    rollouts.all.push(all.rolloutStepsPerSec);
-    shares.local.push(local.updateShare);
-    shares.one.push(one.updateShare);
-    shares.all.push(all.updateShare);
+    const measured = {
+      local: await measureTraining({ ...common, numEnvs: options.numEnvs }, trainSteps, warmup),
+      one: await measureTraining({ ...common, workers: options.oneWorker, ...overWorkers }, trainSteps, warmup),
+      all: await measureTraining({ ...common, workers: options.allWorkers, ...overWorkers }, trainSteps, warmup),
+    };
+    for (const k of FIGURES) {
+      samples[k].push(measured[k].agentStepsPerSec);
+      rollouts[k].push(measured[k].rolloutStepsPerSec);
+      shares[k].push(measured[k].updateShare);
+    }
+    const { local, one, all } = measured;
     workers = all.workers?.parts ?? 0;
     options.log?.(`round ${round + 1}/${rounds}: local ${Math.round(local.agentStepsPerSec)} (${local.numEnvs} envs), one worker ${Math.round(one.agentStepsPerSec)} (${one.numEnvs} envs), ${workers} workers ${Math.round(all.agentStepsPerSec)} (${all.numEnvs} envs) agent steps/s`);
   }

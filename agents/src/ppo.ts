@@ -492,11 +492,6 @@ export class PpoTrainer {
   /** Rollouts since the vector was set (`rollout: 'auto'`'s schedule). */
   private rolloutProbes = 0;
 
-  /** Whether `rollout: 'auto'` is still timing both modes (the first five rollouts on a grouped vector). */
-  get probingRollouts(): boolean {
-    return (this.options.rollout ?? 'auto') === 'auto' && isGrouped(this.vecEnv) && this.rolloutProbes < 5;
-  }
-
   /** The slots an opponent plays in the current rollout (null: the learner plays every slot). */
   private external: Uint8Array | null = null;
 

@@ -2,9 +2,9 @@
  * Training over sim workers (`rewardlab train --workers ws://a:9100,ws://b:9100` or
  * `--workers dns://sim-worker:9100`): a factory usable as `TrainOptions.makeVecEnv` that joins the
  * workers (and optionally some local envs) into one `MultiVecEnv`. The workers decide how many envs they
- * host; the rollout has their sum plus the local ones. Same-step autoreset by default, as the local
- * training path, so every stored transition is real; the steps a lost worker could not take are flagged
- * in `info.autoreset` and masked by the trainer.
+ * host; the rollout has their sum plus the local ones. The autoreset mode is the local training path's
+ * (same-step, so every stored transition is real; next-step for carball's arenas, whose reset steps the
+ * trainer masks); the steps a lost worker could not take are flagged in `info.autoreset` and masked too.
  *
  * A `dns://HOST:PORT` entry stands for every address HOST resolves to (a Compose service with replicas,
  * a Kubernetes headless Service): the trainer connects to all of them, and at each rollout boundary
@@ -247,9 +247,8 @@ export class WorkerMembership {
         this.log(`${r.error} (left out${r.refused ? '' : '; tried again at the next rollout'})`);
       }
     }
-    const stays = current.parts.filter((p) => !(p instanceof RemoteVecEnv) || listed.has(p.url));
     if (!leaving.length && !added.length) return null;
-    if (!stays.some((p) => p instanceof RemoteVecEnv) && !added.length) {
+    if (leaving.length === present.size && !added.length) {
       this.log(`every sim worker left ${this.entries.join(',')} and none joined; keeping the current ones (they are reconnected)`);
       return null;
     }

@@ -312,13 +312,15 @@ export class ScriptedOpponent implements OpponentController {
 
   async actSlots(_rawObs: Float32Array, envActions: Float32Array | Int32Array, s0: number, n: number, _obsSize: number, actionSize: number, rng: Rng): Promise<void> {
     const { numAgents, singleActionSpace } = this.vec;
+    let state: CarballState | null = null;
+    let stateOf = -1;
     for (let j = 0; j < n; j++) {
       const s = s0 + j;
       if (!this.mask[s]) continue;
       const env = Math.floor(s / numAgents);
       if (this.kind === 'ball-chaser') {
-        const state = this.vec.getState!(env);
-        envActions[j * actionSize] = ballChaser(state, state.cars[s % numAgents]!.id);
+        if (stateOf !== env) (state = this.vec.getState!(env)), (stateOf = env); // once per env, for all its opponent cars
+        envActions[j * actionSize] = ballChaser(state!, state!.cars[s % numAgents]!.id);
       } else randomActionInto(singleActionSpace, rng, envActions, j * actionSize);
     }
   }

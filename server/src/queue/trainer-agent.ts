@@ -64,15 +64,16 @@ export interface TrainerAgentOptions {
 
 export type RunJobResult = { runId: string; status: string; step: number } | { runId: string; skipped: string };
 
-interface ActiveRun {
-  trainer: RunTrainer;
-  releasing: boolean;
+/** Lets go of a run unsettled: its trainer stops at its next iteration (a checkpoint) and the run goes back to the queue. */
+function release(trainer: RunTrainer): void {
+  trainer.release();
+  trainer.stop(30_000);
 }
 
 export class TrainerAgent {
   private worker: Worker<RunJobData, RunJobResult> | null = null;
   private flags: Redis | null = null;
-  private readonly active = new Map<string, ActiveRun>();
+  private readonly active = new Map<string, RunTrainer>();
   private closing = false;
   readonly taken: string[] = [];
   readonly released: string[] = [];
@@ -127,10 +128,8 @@ export class TrainerAgent {
     const worker = this.worker;
     // No new jobs from here on; the running ones finish (released) below.
     const closed = worker?.close();
-    for (const [runId, entry] of this.active) {
-      entry.releasing = true;
-      entry.trainer.release();
-      entry.trainer.stop(30_000);
+    for (const [runId, trainer] of this.active) {
+      release(trainer);
       this.options.log('releasing', { runId, message: `stopping run ${runId}'s trainer and handing the run back to the queue` });
     }
     await closed;
@@ -169,15 +168,10 @@ export class TrainerAgent {
       ...(checkpoint ? { resume: checkpoint.dir } : {}),
       onMetrics: (m) => void job.updateProgress({ step: m.step, meanReturn: m.meanReturn }).catch(() => undefined),
     });
-    const entry: ActiveRun = { trainer, releasing: false };
-    this.active.set(runId, entry);
+    this.active.set(runId, trainer);
     this.taken.push(runId);
     this.options.log('started', { runId, jobId: job.id, attempt: job.attemptsStarted, pid: trainer.process.pid, resumedFrom: checkpoint?.step ?? null, message: `took run ${runId} (${run.env}, ${run.steps} steps${checkpoint ? `, resuming from step ${checkpoint.step}` : ''})` });
-    if (this.closing) {
-      entry.releasing = true;
-      trainer.release();
-      trainer.stop(30_000);
-    }
+    if (this.closing) release(trainer);
     const poll = setInterval(() => {
       void this.flags
         ?.get(stopKey)

@@ -27,12 +27,6 @@ export interface RunTrainerOptions {
   onExit?: () => void;
 }
 
-/** `metrics.workers`: the sim-worker pool's report, where the agents package sends one. */
-function workerStatsOf(metrics: IterationMetrics): Record<string, number> | null {
-  const stats = (metrics as { workers?: unknown }).workers;
-  return stats && typeof stats === 'object' ? (stats as Record<string, number>) : null;
-}
-
 export function trainTaskFor(run: Run, resume?: string): TrainTask {
   return {
     type: 'train',
@@ -80,8 +74,7 @@ export class RunTrainer {
           case 'metrics': {
             const x = m.metrics;
             await recorder.metrics.append(run.id, [{ ...x, rewardComponents: x.rewardComponents }]);
-            const workerStats = workerStatsOf(x);
-            await recorder.runs.update({ id: run.id }, { step: x.step, ...(x.meanReturn !== null && Number.isFinite(x.meanReturn) ? { meanReturn: x.meanReturn } : {}), ...(workerStats ? { workerStats } : {}) });
+            await recorder.runs.update({ id: run.id }, { step: x.step, ...(x.meanReturn !== null && Number.isFinite(x.meanReturn) ? { meanReturn: x.meanReturn } : {}), ...(x.workers ? { workerStats: x.workers } : {}) });
             options.onMetrics?.(x);
             break;
           }

@@ -1,4 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { WorkerStats } from '@rewardlab/agents';
 
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'stopped', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -63,7 +64,7 @@ export class Run {
 
   /** The sim-worker pool's latest report (`{ parts, live, losses, rejoins, joined, left }`), for runs on sim workers. */
   @Column('simple-json', { nullable: true })
-  workerStats!: Record<string, number> | null;
+  workerStats!: WorkerStats | null;
 
   /** The `rewardlab trainer-agent` that took the run last (queue mode). */
   @Column('varchar', { length: 200, nullable: true })

@@ -213,25 +213,30 @@ export class SimWorkerServer {
     const key = `${mode}/${group}`;
     const existing = this.vectors.get(key);
     if (existing) return existing;
+    const vec = await this.buildVector(mode, group);
+    this.vectors.set(key, vec);
+    return vec;
+  }
+
+  private async buildVector(mode: AutoresetMode, group: number): Promise<VecEnvLike> {
     // The same env objects serve both modes: only the vector's bookkeeping differs.
     const other = this.vectors.get(`${mode === 'next-step' ? 'same-step' : 'next-step'}/${group}`);
-    const wrap = this.options.wrapEnv;
+    if (other instanceof VecEnv) return new VecEnv(other.envs, { autoreset: mode });
     const n = this.groupSizes[group]!;
     const hostedOptions = { ...(this.options.envOptions ?? {}), autoreset: mode, carballArenas: this.options.carballArenas !== false };
-    let vec: VecEnvLike | null = null;
-    if (this.options.wrapVec && !(other instanceof VecEnv)) {
+    if (this.options.wrapVec) {
       const hosted = await makeHostedVecEnv(this.envId, n, hostedOptions);
-      vec = this.options.wrapVec(hosted);
-      if (!vec) await hosted.close();
+      const wrapped = this.options.wrapVec(hosted);
+      if (wrapped) return wrapped;
+      await hosted.close();
     }
-    if (!vec && other instanceof VecEnv) vec = new VecEnv(other.envs, { autoreset: mode });
-    else if (!vec && wrap) {
+    const wrap = this.options.wrapEnv;
+    if (wrap) {
       const envs: AnyEnv[] = [];
       for (let i = 0; i < n; i++) envs.push(wrap(await makeEnv<AnyEnv>(this.envId, { ...(this.options.envOptions ?? {}) })));
-      vec = new VecEnv(envs, { autoreset: mode });
-    } else if (!vec) vec = await makeHostedVecEnv(this.envId, n, hostedOptions);
-    this.vectors.set(key, vec!);
-    return vec!;
+      return new VecEnv(envs, { autoreset: mode });
+    }
+    return makeHostedVecEnv(this.envId, n, hostedOptions);
   }
 
   private listen(): Promise<void> {
