@@ -11,3 +11,4 @@ export * from './wrapper';
 export * from './transforms';
 export * from './distances';
 export * from './vec-wrapper';
+export * from './vlm';

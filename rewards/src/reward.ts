@@ -19,11 +19,13 @@ import {
   isRefNode,
   isSumNode,
   isTermNode,
+  isVlmNode,
   parseRewardSpec,
   RewardSpecError,
   type RewardNodeSpec,
   type RewardSpec,
   type RewardSpecLike,
+  type VlmNodeSpec,
 } from './spec';
 import { TERMS, type StateFunction, type Transition, type TransitionFunction, type RewardState } from './terms';
 
@@ -112,6 +114,19 @@ function checkFinite(value: number, term: string, path: string, slot: number): n
   return value;
 }
 
+/**
+ * A node whose value at a state comes from outside the synchronous reward function: a `vlm` node, scored
+ * on the rendered state by a vision-language model. Whoever steps the env (withReward, withVecReward)
+ * scores each state with `frameTerms` and hands the values over with `setFrameScores` before `evaluate`.
+ */
+export interface FrameTerm {
+  /** Index into the values given to setFrameScores. */
+  index: number;
+  /** JSON paths of the nodes (equal nodes share one term). */
+  paths: string[];
+  params: VlmNodeSpec['vlm'];
+}
+
 /** A compiled reward spec for an env with `numSlots` agent slots. */
 export class RewardFunction {
   readonly spec: RewardSpec;
@@ -120,6 +135,9 @@ export class RewardFunction {
   private readonly order: string[];
   private readonly compiled = new Map<string, CompiledNode>();
   private current: Record<string, Float64Array> = {};
+  /** Frame-scored nodes (`vlm`), in the order of the values setFrameScores takes. */
+  readonly frameTerms: FrameTerm[] = [];
+  private frameScores = new WeakMap<object, Float64Array>();
 
   constructor(
     spec: RewardSpecLike,
@@ -187,6 +205,19 @@ export class RewardFunction {
       // Components are evaluated in dependency order, so a ref reads the value already computed this step.
       base = { transition: (_t, slot) => this.current[name]![slot]! };
       if (target.state) base.state = target.state;
+    } else if (isVlmNode(node)) {
+      const key = JSON.stringify(node.vlm);
+      let term = this.frameTerms.find((t) => JSON.stringify(t.params) === key);
+      if (!term) this.frameTerms.push((term = { index: this.frameTerms.length, paths: [], params: node.vlm }));
+      term.paths.push(path);
+      const index = term.index;
+      label = 'vlm';
+      const f: StateFunction = (s) => {
+        const scores = s !== null && typeof s === 'object' ? this.frameScores.get(s as object) : undefined;
+        if (!scores) throw new RewardTermError('vlm', path, `vlm term at ${path} has no score for this state: vlm terms are scored on rendered frames, so evaluate them through withReward / withVecReward (which render and embed the states) or give the scores with setFrameScores`);
+        return scores[index]!;
+      };
+      base = { state: f, transition: (t, slot) => f(t.next, slot) };
     } else {
       throw new Error(`unreachable node at ${path}`);
     }
@@ -221,6 +252,20 @@ export class RewardFunction {
     const n = this.options.numSlots;
     if (isCarballState(t.next)) return (t.next as CarballState).cars.slice(0, n).map((c) => c.team);
     return new Array<number>(n).fill(0);
+  }
+
+  /**
+   * The values of the frame-scored terms at `state` (one per entry of `frameTerms`, the same for every
+   * agent slot: one camera sees the whole env), kept while the state object lives.
+   */
+  setFrameScores(state: object, values: ArrayLike<number>): void {
+    if (values.length !== this.frameTerms.length) throw new TypeError(`setFrameScores: ${values.length} values for ${this.frameTerms.length} frame terms`);
+    this.frameScores.set(state, Float64Array.from(values));
+  }
+
+  /** Whether `state` has its frame-term values (always true without frame terms). */
+  hasFrameScores(state: unknown): boolean {
+    return this.frameTerms.length === 0 || (state !== null && typeof state === 'object' && this.frameScores.has(state));
   }
 
   evaluate(t: Transition): RewardEvaluation {

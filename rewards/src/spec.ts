@@ -48,7 +48,30 @@ export interface SumNodeSpec extends NodeCommon {
 export interface RefNodeSpec extends NodeCommon {
   ref: string;
 }
-export type RewardNodeSpec = TermNodeSpec | KrcNodeSpec | SumNodeSpec | RefNodeSpec;
+/** A camera for a `vlm` node: a name from the env's scene cameras, or one given in full. */
+export type VlmCameraSpec = string | { position: [number, number, number]; target: [number, number, number]; fovDeg: number; up?: [number, number, number] };
+/**
+ * A vision-language reward (VLM-RM, Rocamonde et al. 2023): the next state is rendered and embedded by a
+ * CLIP-style model from a local directory and scored against the goal and baseline prompts.
+ */
+export interface VlmNodeSpec extends NodeCommon {
+  vlm: {
+    /** The model directory (Hugging Face CLIP ONNX layout: onnx/vision_model.onnx, onnx/text_model.onnx, tokenizer.json, preprocessor_config.json). */
+    model: string;
+    /** Goal prompts; their normalised embeddings are averaged. */
+    goal: string[];
+    /** Baseline prompts (what the goal is not); needed for alpha > 0. */
+    baseline?: string[];
+    /** 0: plain CLIP reward (cosine); 1: only the baseline → goal direction. Default 0.5 with a baseline, else 0. */
+    alpha: number;
+    camera?: VlmCameraSpec;
+    /** Side of the rendered square frame in pixels (default: the model's input size). */
+    size?: number;
+    /** ONNX file variant: fp32 (default), fp16, quantized, … */
+    dtype?: string;
+  };
+}
+export type RewardNodeSpec = TermNodeSpec | KrcNodeSpec | SumNodeSpec | RefNodeSpec | VlmNodeSpec;
 
 export type ReturnTransformSpec =
   | { type: 'minForm'; temperature: number }
@@ -84,7 +107,7 @@ export interface RewardSpec {
   description?: string;
 }
 
-export const NODE_KINDS = ['term', 'krc', 'sum', 'ref'] as const;
+export const NODE_KINDS = ['term', 'krc', 'sum', 'ref', 'vlm'] as const;
 const COMMON_KEYS = ['weight', 'potential', 'gate'];
 
 export interface RewardSpecIssue {
@@ -141,12 +164,41 @@ export function nodeKind(node: RewardNodeSpec): (typeof NODE_KINDS)[number] {
   if ('term' in node) return 'term';
   if ('krc' in node) return 'krc';
   if ('sum' in node) return 'sum';
+  if ('vlm' in node) return 'vlm';
   return 'ref';
 }
 export const isTermNode = (node: RewardNodeSpec): node is TermNodeSpec => 'term' in node;
 export const isKrcNode = (node: RewardNodeSpec): node is KrcNodeSpec => !('term' in node) && 'krc' in node;
 export const isSumNode = (node: RewardNodeSpec): node is SumNodeSpec => !('term' in node) && 'sum' in node;
 export const isRefNode = (node: RewardNodeSpec): node is RefNodeSpec => !('term' in node) && 'ref' in node;
+export const isVlmNode = (node: RewardNodeSpec): node is VlmNodeSpec => !('term' in node) && 'vlm' in node;
+
+const promptList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (typeof v === 'string' ? [v] : v))
+  .superRefine((list, ctx) => {
+    if (list.length === 0) ctx.addIssue({ code: 'custom', message: 'the prompt list is empty: give at least one prompt' });
+    list.forEach((p, i) => {
+      if (p.trim() === '') ctx.addIssue({ code: 'custom', path: [i], message: 'a prompt is empty' });
+    });
+  });
+const vec3 = z.tuple([z.number().finite(), z.number().finite(), z.number().finite()]);
+const vlmSchema = z
+  .strictObject({
+    model: z.string().min(1, 'the model directory is empty'),
+    goal: promptList,
+    baseline: promptList.optional(),
+    alpha: z.number().finite().min(0, 'alpha must be within [0, 1]').max(1, 'alpha must be within [0, 1]').optional(),
+    camera: z.union([z.string().min(1), z.strictObject({ position: vec3, target: vec3, fovDeg: z.number().gt(0).lt(180), up: vec3.optional() })]).optional(),
+    size: z.number().int().min(8).max(2048).optional(),
+    dtype: z.string().min(1).optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.alpha !== undefined && v.alpha > 0 && !v.baseline) ctx.addIssue({ code: 'custom', path: ['alpha'], message: `alpha ${v.alpha} needs baseline prompts (it projects onto the line from the baseline to the goal); give "baseline" or alpha 0` });
+  })
+  .transform((v) => ({ ...v, alpha: v.alpha ?? (v.baseline ? 0.5 : 0) }));
+/** The valid keys of a `vlm` node's parameters. */
+export const VLM_PARAMS = ['model', 'goal', 'baseline', 'alpha', 'camera', 'size', 'dtype'] as const;
 
 /** Validates one node (recursively) and returns it with defaults filled in; issues are collected. */
 function parseNode(raw: unknown, path: string, componentNames: readonly string[], issues: RewardSpecIssue[]): RewardNodeSpec | null {
@@ -199,6 +251,12 @@ function parseNode(raw: unknown, path: string, componentNames: readonly string[]
     else out[kind] = children.map((c, i) => parseNode(c, `${path}.${kind}[${i}]`, componentNames, issues));
     const extra = Object.keys(raw).filter((k) => k !== kind && !COMMON_KEYS.includes(k));
     if (extra.length) issues.push({ path, message: `unknown key ${extra.map((k) => JSON.stringify(k)).join(', ')} (valid: ${kind}, ${COMMON_KEYS.join(', ')})` });
+  } else if (kind === 'vlm') {
+    const parsed = vlmSchema.safeParse(raw.vlm);
+    if (!parsed.success) issues.push(...zodIssues(`${path}.vlm`, parsed.error, VLM_PARAMS));
+    else out.vlm = Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined));
+    const extra = Object.keys(raw).filter((k) => k !== 'vlm' && !COMMON_KEYS.includes(k));
+    if (extra.length) issues.push({ path, message: `unknown key ${extra.map((k) => JSON.stringify(k)).join(', ')} (valid: vlm, ${COMMON_KEYS.join(', ')})` });
   } else {
     const ref = raw.ref;
     if (typeof ref !== 'string' || !componentNames.includes(ref)) issues.push({ path: `${path}.ref`, message: `unknown component ${JSON.stringify(ref)}; valid components: ${componentNames.join(', ')}`, validNames: componentNames });
@@ -244,6 +302,7 @@ export function isStateFunction(node: RewardNodeSpec, components: Record<string,
   if (isTermNode(node)) return TERMS[node.term]!.kind === 'state';
   if (isKrcNode(node)) return node.krc.every((c) => isStateFunction(c, components));
   if (isSumNode(node)) return node.sum.every((c) => isStateFunction(c, components));
+  if (isVlmNode(node)) return true;
   return isStateFunction(components[(node as RefNodeSpec).ref]!, components);
 }
 
@@ -364,7 +423,10 @@ export function describeNode(node: RewardNodeSpec): string {
   if (isTermNode(node)) s = `${node.term}${params(node)}`;
   else if (isKrcNode(node)) s = `krc(${node.krc.map(describeNode).join(', ')})`;
   else if (isSumNode(node)) s = `sum(${node.sum.map((c) => (c.weight !== undefined && c.weight !== 1 ? `${+c.weight.toFixed(6)}·${describeNode({ ...c, weight: 1 })}` : describeNode(c))).join(', ')})`;
-  else s = `ref(${(node as RefNodeSpec).ref})`;
+  else if (isVlmNode(node)) {
+    const v = node.vlm;
+    s = `vlm(${JSON.stringify(v.goal.join(' | '))}${v.baseline ? ` vs ${JSON.stringify(v.baseline.join(' | '))}` : ''}, alpha=${v.alpha})`;
+  } else s = `ref(${(node as RefNodeSpec).ref})`;
   if (node.potential) s = `shaped ${s}`;
   if (node.gate) s = `${s} if ${describeNode(node.gate.on)} ≥ ${node.gate.threshold}`;
   return s;

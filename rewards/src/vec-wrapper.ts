@@ -15,6 +15,8 @@ import { RewardFunction } from './reward';
 import type { RewardSpecLike } from './spec';
 import { componentArrays, copyCarballState, eventsOf } from './step-info';
 import type { WithRewardOptions } from './wrapper';
+import { framesOfStates } from '@rewardlab/render';
+import { FrameScoring } from './vlm/frame-scoring';
 
 /** A vector env that can show each env's carball state. */
 export interface StatefulVecEnv extends VecEnvLike {
@@ -49,6 +51,8 @@ export class RewardVecEnv implements VecEnvLike {
   /** This wrapper's own rewards and per-env infos: the inner vector's buffers are left as it wrote them. */
   private readonly rewards: Float32Array;
   private readonly envInfos: Info[];
+  /** Frame-scored (`vlm`) terms: every arena's state is drawn and embedded, in one batch per step. */
+  private readonly frames: FrameScoring;
 
   constructor(
     readonly inner: StatefulVecEnv,
@@ -71,6 +75,14 @@ export class RewardVecEnv implements VecEnvLike {
     this.slotActions = new Array<unknown>(inner.numAgents);
     this.rewards = new Float32Array(inner.numSlots);
     this.envInfos = Array.from({ length: inner.numEnvs }, () => ({}) as Info);
+    this.frames = new FrameScoring(this.reward, options);
+  }
+
+  /** Scores the frame-scored terms at `states` (one per arena), when the spec has any. */
+  private async score(states: CarballState[]): Promise<void> {
+    if (!this.frames.active) return;
+    const { scene, frames } = framesOfStates(this.envId, states);
+    await this.frames.scoreStates(states, scene, frames);
   }
 
   get snapshotSupported(): boolean {
@@ -93,6 +105,7 @@ export class RewardVecEnv implements VecEnvLike {
   async reset(params?: { seed?: number; options?: Record<string, unknown> }): Promise<{ obs: Float32Array; info: VecInfo }> {
     const r = await this.inner.reset(params);
     for (let i = 0; i < this.numEnvs; i++) this.prev[i] = this.stateOf(i);
+    await this.score(this.prev);
     this.episodeReturn.fill(0);
     return r;
   }
@@ -104,8 +117,10 @@ export class RewardVecEnv implements VecEnvLike {
     const A = this.numAgents;
     const size = this.actionSize;
     let ended: Map<number, number> | null = null;
+    const nexts = Array.from({ length: this.numEnvs }, (_, i) => this.stateOf(i));
+    await this.score(nexts);
     for (let i = 0; i < this.numEnvs; i++) {
-      const next = this.stateOf(i);
+      const next = nexts[i]!;
       const info = (inner.info.envInfos[i] ?? {}) as Info;
       if (r.info.autoreset[i]) {
         // This step only reset the arena: no transition to score; the new episode starts from here.
@@ -158,11 +173,13 @@ export class RewardVecEnv implements VecEnvLike {
     if (!this.inner.setSnapshot) throw new Error(`${this.envId}: the inner vector has no snapshots`);
     const r = await this.inner.setSnapshot(snap.inner);
     snap.prev.forEach((s, i) => (this.prev[i] = cloneCarballState(s)));
+    await this.score(this.prev);
     this.episodeReturn.set(snap.episodeReturn);
     return r;
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.frames.close();
     return this.inner.close();
   }
 }

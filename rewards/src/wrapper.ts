@@ -13,6 +13,9 @@ import { RewardFunction, type RewardDomain } from './reward';
 import type { RewardSpecLike } from './spec';
 import { componentArrays, copyCarballState, eventsOf } from './step-info';
 import type { RewardState } from './terms';
+import { frameOf, sceneSourceOf } from '@rewardlab/render';
+import { FrameScoring, type FrameScoringOptions } from './vlm/frame-scoring';
+import type { ReplayScene, ReplaySource } from '@rewardlab/sim';
 
 /** The raw env of a carball-like env exposes its state. */
 interface StatefulEnv {
@@ -41,7 +44,7 @@ export function rewardStateOf(env: AnyEnv, obs: Observation | Observation[]): Re
   return Array.isArray(obs) ? obs.map(copyObservation) : copyObservation(obs);
 }
 
-export interface WithRewardOptions {
+export interface WithRewardOptions extends FrameScoringOptions {
   /** Overrides the spec's shaping γ (pass the learner's γ for Ng et al.'s policy invariance with γ < 1). */
   gamma?: number;
 }
@@ -55,6 +58,9 @@ export class RewardWrapper extends Wrapper {
   private readonly numSlots: number;
   private readonly raw: AnyEnv;
   private prevState: RewardState = null;
+  /** Frame-scored (`vlm`) terms: the env's frames are drawn and embedded before the reward is evaluated. */
+  private readonly frames: FrameScoring;
+  private source: { source: ReplaySource; scene: ReplayScene } | null = null;
 
   constructor(env: AnyEnv, spec: RewardSpecLike, options: WithRewardOptions = {}) {
     super(env);
@@ -62,6 +68,19 @@ export class RewardWrapper extends Wrapper {
     this.numSlots = numAgentsOf(env);
     this.raw = env instanceof Wrapper ? env.unwrapped : env;
     this.reward = new RewardFunction(spec, { numSlots: this.numSlots, domain: rewardDomainOf(env), envId: env.id, ...(options.gamma !== undefined ? { gamma: options.gamma } : {}) });
+    this.frames = new FrameScoring(this.reward, options);
+    if (this.frames.active) {
+      // Fails here, naming the env, when the env has no scene to draw.
+      const source = sceneSourceOf(env);
+      this.source = { source, scene: source.scene() };
+    }
+  }
+
+  /** Scores the frame-scored terms at `state` (the env's state now), then returns `value`. */
+  private scored<T>(state: RewardState, value: T): MaybePromise<T> {
+    if (!this.source || state === null || typeof state !== 'object') return value;
+    const frame = frameOf(this.source.source);
+    return this.frames.scoreStates([state as object], this.source.scene, [frame]).then(() => value);
   }
 
   private stateAfter(obs: Observation | Observation[]): RewardState {
@@ -83,29 +102,44 @@ export class RewardWrapper extends Wrapper {
   override reset(params?: ResetParams): MaybePromise<AnyReset> {
     return mapMaybe(super.reset(params), (r) => {
       this.prevState = this.stateAfter(r.obs);
-      return r;
+      // The first state is scored too: a potential over a vlm term needs Φ(s₀).
+      return this.scored(this.prevState, r);
     });
   }
 
   override step(action: unknown): MaybePromise<AnyStep> {
+    // A previous state restored from a snapshot has no frame score yet: the env still shows it, so draw it now.
+    if (this.source && !this.reward.hasFrameScores(this.prevState)) {
+      const prev = this.scored(this.prevState, null);
+      if (prev instanceof Promise) return prev.then(() => this.step(action));
+    }
     return mapMaybe(super.step(action), (r) => {
       const next = this.stateAfter(r.obs);
-      const { total, components } = this.reward.evaluate({
-        prev: this.prevState,
-        next,
-        actions: this.multi ? (action as unknown[]) : [action],
-        events: eventsOf(r.info, this.numSlots),
-        nativeReward: typeof r.reward === 'number' ? [r.reward] : r.reward,
-        terminated: r.terminated,
-      });
-      this.prevState = next;
-      const rewardComponents = componentArrays(components);
-      // Keep what the env itself paid, so learners can still report the env's own return.
-      const nativeReward = typeof r.reward === 'number' ? [r.reward] : [...r.reward];
-      r.reward = (this.multi ? Array.from(total) : total[0]!) as never;
-      r.info = { ...r.info, rewardComponents, nativeReward };
-      return r;
+      return mapMaybe(this.scored(next, r), (r) => this.pay(r, action, next));
     });
+  }
+
+  override close(): void | Promise<void> {
+    if (!this.frames.active) return super.close();
+    return this.frames.close().then(() => super.close());
+  }
+
+  private pay(r: AnyStep, action: unknown, next: RewardState): AnyStep {
+    const { total, components } = this.reward.evaluate({
+      prev: this.prevState,
+      next,
+      actions: this.multi ? (action as unknown[]) : [action],
+      events: eventsOf(r.info, this.numSlots),
+      nativeReward: typeof r.reward === 'number' ? [r.reward] : r.reward,
+      terminated: r.terminated,
+    });
+    this.prevState = next;
+    const rewardComponents = componentArrays(components);
+    // Keep what the env itself paid, so learners can still report the env's own return.
+    const nativeReward = typeof r.reward === 'number' ? [r.reward] : [...r.reward];
+    r.reward = (this.multi ? Array.from(total) : total[0]!) as never;
+    r.info = { ...r.info, rewardComponents, nativeReward };
+    return r;
   }
 }
 
