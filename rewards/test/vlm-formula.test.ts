@@ -122,7 +122,7 @@ describe('the vlm spec node', () => {
     const next = Float32Array.of(1);
     f.setFrameScores(prev, [0.25]);
     f.setFrameScores(next, [0.75]);
-    const t: Transition = { prev, next, actions: [0], events: [[]], nativeReward: [1], terminated: false };
+    const t: Transition = { prev, next, actions: [0], events: [{}], nativeReward: [1], terminated: false };
     const { components, total } = f.evaluate(t);
     expect(components.v![0]).toBeCloseTo(2 * 0.75, 12);
     expect(components.shaped![0]).toBeCloseTo(0.9 * 0.75 - 0.25, 12);
@@ -132,8 +132,8 @@ describe('the vlm spec node', () => {
   });
 
   it('fails naming the node when a state has no score', () => {
-    const f = new RewardFunction({ components: { v: { vlm: { model, goal: 'x' } } } }, { numSlots: 1, domain: 'generic' });
-    const t: Transition = { prev: Float32Array.of(0), next: Float32Array.of(1), actions: [0], events: [[]], nativeReward: [0], terminated: false };
+    const f = new RewardFunction({ components: { v: { vlm: { model, goal: ['x'], alpha: 0 } } } }, { numSlots: 1, domain: 'generic' });
+    const t: Transition = { prev: Float32Array.of(0), next: Float32Array.of(1), actions: [0], events: [{}], nativeReward: [0], terminated: false };
     expect(() => f.evaluate(t)).toThrow(RewardTermError);
     expect(() => f.evaluate(t)).toThrow(/vlm term at \$\.components\.v has no score for this state/);
     expect(() => f.setFrameScores(t.next as object, [1, 2])).toThrow(/2 values for 1 frame terms/);

@@ -1,0 +1,166 @@
+/**
+ * The vlm node inside the reward wrappers, with real rendering (headless Chromium) and a real ONNX
+ * model whose embedding is known in closed form: the image encoder averages each preprocessed colour
+ * channel (GlobalAveragePool), and each prompt word is a fixed 3-vector. So the reward of a frame can be
+ * recomputed in the test from the frame's pixels, which the test draws itself with the same renderer.
+ */
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeEnv, VecEnv, type AnyEnv, type Env } from '@rewardlab/sim';
+import { FrameRenderer, frameOf, sceneSourceOf } from '@rewardlab/render';
+import { isStatefulVecEnv, meanOfNormalized, OnnxGraphBuilder, VlmRewardBasis, VlmScorerPool, withReward, withVecReward } from '../src';
+
+const chromium = process.env.REWARDLAB_CHROMIUM ?? '/usr/bin/chromium';
+const haveChromium = existsSync(chromium);
+if (!haveChromium && process.env.REQUIRE_SERVICES === '1') throw new Error(`REQUIRE_SERVICES=1 but there is no Chromium at ${chromium}`);
+const suite = haveChromium ? describe : describe.skip;
+if (!haveChromium) console.warn(`skipping the vlm wrapper tests: no Chromium at ${chromium}`);
+
+const SIZE = 32;
+const MEAN = [0.48145466, 0.4578275, 0.40821073];
+const STD = [0.26862954, 0.26130258, 0.27577711];
+/** Word → its row of the text encoder's table (a 3-vector: the embedding space is the colour space). */
+const WORDS: Record<string, [number, number, number]> = { '[PAD]': [0, 0, 0], '[UNK]': [0, 0, 0], bright: [1, 1, 1], dark: [-1, -1, -1], red: [1, -0.5, -0.5], blue: [-0.5, -0.5, 1] };
+
+/** A model directory in the CLIP ONNX layout whose encoders are the closed forms above. */
+function writeColourModel(dir: string): void {
+  mkdirSync(join(dir, 'onnx'), { recursive: true });
+  const v = new OnnxGraphBuilder('vision');
+  v.input('pixel_values', 'float', ['batch', 3, SIZE, SIZE]);
+  const pooled = v.node('GlobalAveragePool', ['pixel_values']);
+  v.node('Flatten', [pooled], { axis: 1 }, ['image_embeds']);
+  v.output('image_embeds', 'float', ['batch', 3]);
+  writeFileSync(join(dir, 'onnx', 'vision_model.onnx'), v.toBytes());
+
+  const t = new OnnxGraphBuilder('text');
+  t.input('input_ids', 'int64', ['batch', 'seq']);
+  t.input('attention_mask', 'int64', ['batch', 'seq']);
+  const table = t.initializer('table', Float32Array.from(Object.values(WORDS).flat()), [Object.keys(WORDS).length, 3]);
+  const rows = t.node('Gather', [table, 'input_ids'], { axis: 0 });
+  const mask = t.node('Unsqueeze', [t.node('Cast', ['attention_mask'], { to: 1 }), t.ints('axis2', [2])]);
+  const summed = t.node('ReduceSum', [t.node('Mul', [rows, mask]), t.ints('axis1', [1])], { keepdims: 0 });
+  t.node('Div', [summed, t.node('ReduceSum', [mask, t.ints('axis1b', [1])], { keepdims: 0 })], {}, ['text_embeds']);
+  t.output('text_embeds', 'float', ['batch', 3]);
+  writeFileSync(join(dir, 'onnx', 'text_model.onnx'), t.toBytes());
+
+  const vocab = Object.fromEntries(Object.keys(WORDS).map((w, i) => [w, i]));
+  const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({ version: '1.0', truncation: null, padding: null, added_tokens: [special(0, '[PAD]'), special(1, '[UNK]')], normalizer: { type: 'Lowercase' }, pre_tokenizer: { type: 'Whitespace' }, post_processor: null, decoder: null, model: { type: 'WordLevel', vocab, unk_token: '[UNK]' } }));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'PreTrainedTokenizer', pad_token: '[PAD]', unk_token: '[UNK]', model_max_length: 8 }));
+  writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify({ do_resize: true, size: { shortest_edge: SIZE }, resample: 3, do_center_crop: true, crop_size: { height: SIZE, width: SIZE }, do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: MEAN, image_std: STD, do_convert_rgb: true, image_processor_type: 'CLIPImageProcessor' }));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'clip', projection_dim: 3 }));
+}
+
+/** The image embedding of an RGB frame, computed here: per channel, the mean of (p/255 − mean)/std. */
+function colourEmbedding(rgb: Uint8Array, offset: number): number[] {
+  const sums = [0, 0, 0];
+  for (let i = 0; i < SIZE * SIZE; i++) for (let c = 0; c < 3; c++) sums[c]! += (rgb[offset + i * 3 + c]! / 255 - MEAN[c]!) / STD[c]!;
+  return sums.map((s) => s / (SIZE * SIZE));
+}
+
+/** The basis of goal "bright", baseline "dark": g and b are single unit words. */
+function expectedBasis(alpha: number): VlmRewardBasis {
+  const g = meanOfNormalized(Float32Array.from(WORDS.bright), 1, 3);
+  const b = meanOfNormalized(Float32Array.from(WORDS.dark), 1, 3);
+  return new VlmRewardBasis(g, b, alpha);
+}
+
+suite('vlm terms in the reward wrappers', () => {
+  let dir: string;
+  let renderer: FrameRenderer;
+  let pool: VlmScorerPool;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rewardlab-vlm-colour-'));
+    writeColourModel(dir);
+    renderer = new FrameRenderer({ executablePath: chromium });
+    pool = new VlmScorerPool({ renderer });
+  });
+  afterAll(async () => {
+    await renderer.close();
+  });
+
+  const spec = (alpha: number, extra: object = {}) => ({ components: { bright: { vlm: { model: dir, goal: ['bright'], baseline: ['dark'], alpha, size: SIZE }, ...extra } } });
+
+  it('pays R of the rendered next state (CartPole), recomputed here from the frame the renderer draws', async () => {
+    const env = withReward(await makeEnv<Env>('CartPole-v1'), spec(0.5), { vlmScorers: pool });
+    await env.reset({ seed: 3 });
+    const basis = expectedBasis(0.5);
+    for (let k = 0; k < 3; k++) {
+      const r = await env.step(k % 2);
+      const frame = await renderer.renderEnvs([env], { width: SIZE, height: SIZE });
+      const expected = basis.reward(colourEmbedding(frame, 0));
+      expect(r.reward).toBeCloseTo(expected, 5);
+      expect((r.info.rewardComponents as Record<string, number[]>).bright![0]).toBeCloseTo(expected, 5);
+    }
+    await env.close();
+  });
+
+  it('shapes a potential over the vlm term: γ·Φ(s′) − Φ(s) with Φ the scores of both frames (the first one scored at reset)', async () => {
+    const env = withReward(await makeEnv<Env>('CartPole-v1'), { gamma: 0.9, components: spec(0, { potential: true }).components }, { vlmScorers: pool });
+    await env.reset({ seed: 1 });
+    const basis = expectedBasis(0);
+    const phi0 = basis.reward(colourEmbedding(await renderer.renderEnvs([env], { width: SIZE, height: SIZE }), 0));
+    const r = await env.step(1);
+    const phi1 = basis.reward(colourEmbedding(await renderer.renderEnvs([env], { width: SIZE, height: SIZE }), 0));
+    expect(r.reward).toBeCloseTo(0.9 * phi1 - phi0, 5);
+    await env.close();
+  });
+
+  it('draws and embeds every env of a vector in one batch per step, and serves a frame seen before from the cache', async () => {
+    const envs: AnyEnv[] = [];
+    for (let i = 0; i < 4; i++) envs.push(withReward(await makeEnv<Env>('door-open'), spec(1), { vlmScorers: pool }));
+    const vec = new VecEnv(envs, { autoreset: 'same-step' });
+    await vec.reset({ seed: 0 });
+    const scorer = await pool.acquire({ model: dir, goal: ['bright'], baseline: ['dark'], alpha: 1, size: SIZE });
+    const before = { ...scorer.stats };
+    // A different action per env, so that the four frames differ (equal frames are drawn once).
+    const actions = Float32Array.from({ length: vec.numSlots * vec.actionSize }, (_, k) => ((Math.floor(k / vec.actionSize) + 1) * 0.2 * ((k % 2) * 2 - 1)));
+    await vec.step(actions);
+    expect(scorer.stats.batches - before.batches).toBe(1);
+    expect(scorer.stats.embedded - before.embedded).toBe(4);
+    // Every reward is R of that env's own frame.
+    const basis = expectedBasis(1);
+    const r = await vec.step(actions);
+    const after = await renderer.renderEnvs(envs, { width: SIZE, height: SIZE });
+    for (let i = 0; i < 4; i++) expect(r.rewards[i]).toBeCloseTo(basis.reward(colourEmbedding(after, i * SIZE * SIZE * 3)), 4);
+    // The same scene pose again is neither drawn nor embedded again.
+    const hits = scorer.stats.cacheHits;
+    const source = sceneSourceOf(envs[0]!);
+    const again = await scorer.score(source.scene(), frameOf(source));
+    expect(scorer.stats.cacheHits).toBe(hits + 1);
+    expect(again).toBeCloseTo(basis.reward(colourEmbedding(after, 0)), 4);
+    await pool.release({ model: dir, goal: ['bright'], baseline: ['dark'], alpha: 1, size: SIZE });
+    await vec.close();
+  });
+
+  it('scores every arena of a carball vector on its own state (withVecReward)', async () => {
+    const { makeHostedVecEnv } = await import('@rewardlab/sim');
+    const inner = await makeHostedVecEnv('carball-1v1', 2, { autoreset: 'next-step' });
+    if (!isStatefulVecEnv(inner)) throw new Error('carball vector without states');
+    const vec = withVecReward(inner, spec(0.5), { vlmScorers: pool });
+    await vec.reset({ seed: 0 });
+    const actions = new Float32Array(vec.numSlots * vec.actionSize).fill(1);
+    const r = await vec.step(actions);
+    const frames = await renderer.render([inner.getState(0), inner.getState(1)], { env: 'carball-1v1', width: SIZE, height: SIZE });
+    const basis = expectedBasis(0.5);
+    for (let i = 0; i < 2; i++) {
+      const expected = basis.reward(colourEmbedding(frames, i * SIZE * SIZE * 3));
+      // Both cars of an arena see its one frame.
+      expect(r.rewards[2 * i]).toBeCloseTo(expected, 4);
+      expect(r.rewards[2 * i + 1]).toBeCloseTo(expected, 4);
+    }
+    await vec.close();
+  });
+
+  it('fails the step naming the directory when the model is missing, and names an env without a scene at construction', async () => {
+    const env = withReward(await makeEnv<Env>('CartPole-v1'), { components: { v: { vlm: { model: join(dir, 'nope'), goal: ['bright'], alpha: 0 } } } }, { vlmScorers: pool });
+    await expect(Promise.resolve().then(() => env.reset({ seed: 0 }))).rejects.toThrow(/nope/);
+    await env.close();
+    // The bidding simulator has no scene: a vlm term on it is refused when the wrapper is made.
+    const rtb = await makeEnv<AnyEnv>('rtb');
+    expect(() => withReward(rtb, spec(0.5))).toThrow(/env "rtb" has no scene to render/);
+    await rtb.close();
+  });
+});
