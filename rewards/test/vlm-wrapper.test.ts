@@ -4,61 +4,20 @@
  * channel (GlobalAveragePool), and each prompt word is a fixed 3-vector. So the reward of a frame can be
  * recomputed in the test from the frame's pixels, which the test draws itself with the same renderer.
  */
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEnv, VecEnv, type AnyEnv, type Env } from '@rewardlab/sim';
 import { FrameRenderer, frameOf, sceneSourceOf } from '@rewardlab/render';
-import { isStatefulVecEnv, meanOfNormalized, OnnxGraphBuilder, VlmRewardBasis, VlmScorerPool, withReward, withVecReward } from '../src';
+import { isStatefulVecEnv, meanOfNormalized, VlmRewardBasis, VlmScorerPool, withReward, withVecReward } from '../src';
+import { colourEmbedding, SIZE, WORDS, writeColourModel } from './vlm-models';
 
 const chromium = process.env.REWARDLAB_CHROMIUM ?? '/usr/bin/chromium';
 const haveChromium = existsSync(chromium);
 if (!haveChromium && process.env.REQUIRE_SERVICES === '1') throw new Error(`REQUIRE_SERVICES=1 but there is no Chromium at ${chromium}`);
 const suite = haveChromium ? describe : describe.skip;
 if (!haveChromium) console.warn(`skipping the vlm wrapper tests: no Chromium at ${chromium}`);
-
-const SIZE = 32;
-const MEAN = [0.48145466, 0.4578275, 0.40821073];
-const STD = [0.26862954, 0.26130258, 0.27577711];
-/** Word → its row of the text encoder's table (a 3-vector: the embedding space is the colour space). */
-const WORDS: Record<string, [number, number, number]> = { '[PAD]': [0, 0, 0], '[UNK]': [0, 0, 0], bright: [1, 1, 1], dark: [-1, -1, -1], red: [1, -0.5, -0.5], blue: [-0.5, -0.5, 1] };
-
-/** A model directory in the CLIP ONNX layout whose encoders are the closed forms above. */
-function writeColourModel(dir: string): void {
-  mkdirSync(join(dir, 'onnx'), { recursive: true });
-  const v = new OnnxGraphBuilder('vision');
-  v.input('pixel_values', 'float', ['batch', 3, SIZE, SIZE]);
-  const pooled = v.node('GlobalAveragePool', ['pixel_values']);
-  v.node('Flatten', [pooled], { axis: 1 }, ['image_embeds']);
-  v.output('image_embeds', 'float', ['batch', 3]);
-  writeFileSync(join(dir, 'onnx', 'vision_model.onnx'), v.toBytes());
-
-  const t = new OnnxGraphBuilder('text');
-  t.input('input_ids', 'int64', ['batch', 'seq']);
-  t.input('attention_mask', 'int64', ['batch', 'seq']);
-  const table = t.initializer('table', Float32Array.from(Object.values(WORDS).flat()), [Object.keys(WORDS).length, 3]);
-  const rows = t.node('Gather', [table, 'input_ids'], { axis: 0 });
-  const mask = t.node('Unsqueeze', [t.node('Cast', ['attention_mask'], { to: 1 }), t.ints('axis2', [2])]);
-  const summed = t.node('ReduceSum', [t.node('Mul', [rows, mask]), t.ints('axis1', [1])], { keepdims: 0 });
-  t.node('Div', [summed, t.node('ReduceSum', [mask, t.ints('axis1b', [1])], { keepdims: 0 })], {}, ['text_embeds']);
-  t.output('text_embeds', 'float', ['batch', 3]);
-  writeFileSync(join(dir, 'onnx', 'text_model.onnx'), t.toBytes());
-
-  const vocab = Object.fromEntries(Object.keys(WORDS).map((w, i) => [w, i]));
-  const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({ version: '1.0', truncation: null, padding: null, added_tokens: [special(0, '[PAD]'), special(1, '[UNK]')], normalizer: { type: 'Lowercase' }, pre_tokenizer: { type: 'Whitespace' }, post_processor: null, decoder: null, model: { type: 'WordLevel', vocab, unk_token: '[UNK]' } }));
-  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'PreTrainedTokenizer', pad_token: '[PAD]', unk_token: '[UNK]', model_max_length: 8 }));
-  writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify({ do_resize: true, size: { shortest_edge: SIZE }, resample: 3, do_center_crop: true, crop_size: { height: SIZE, width: SIZE }, do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: MEAN, image_std: STD, do_convert_rgb: true, image_processor_type: 'CLIPImageProcessor' }));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'clip', projection_dim: 3 }));
-}
-
-/** The image embedding of an RGB frame, computed here: per channel, the mean of (p/255 − mean)/std. */
-function colourEmbedding(rgb: Uint8Array, offset: number): number[] {
-  const sums = [0, 0, 0];
-  for (let i = 0; i < SIZE * SIZE; i++) for (let c = 0; c < 3; c++) sums[c]! += (rgb[offset + i * 3 + c]! / 255 - MEAN[c]!) / STD[c]!;
-  return sums.map((s) => s / (SIZE * SIZE));
-}
 
 /** The basis of goal "bright", baseline "dark": g and b are single unit words. */
 function expectedBasis(alpha: number): VlmRewardBasis {
