@@ -197,7 +197,13 @@ export async function promptBasis(model: VisionLanguageModel, params: Pick<VlmTe
     if (prompts === undefined) return null;
     if (prompts.length === 0) throw new VlmRewardError(`the ${what} prompt list is empty`);
     const rows = await model.embedTexts(prompts);
-    return meanOfNormalized(rows, prompts.length, model.embeddingSize, `${what} prompt`);
+    const dim = model.embeddingSize;
+    prompts.forEach((p, r) => {
+      let sq = 0;
+      for (let i = 0; i < dim; i++) sq += rows[r * dim + i]! ** 2;
+      if (!(sq > 0) || !Number.isFinite(sq)) throw new VlmRewardError(`the ${what} prompt ${JSON.stringify(p)} embeds to a vector of norm ${Math.sqrt(sq)} with ${model.dir} (are its words in the model's vocabulary?)`);
+    });
+    return meanOfNormalized(rows, prompts.length, dim, `${what} prompt`);
   };
   const goal = (await embedList(params.goal, 'goal'))!;
   const baseline = await embedList(params.baseline, 'baseline');

@@ -12,6 +12,7 @@ import { registerTrainerAgentCommand } from './trainer-agent';
 import { registerRtbBench, registerRtbCommands } from './rtb';
 import { registerApiBench } from './bench-api';
 import { registerRenderBench, registerRenderCommand } from './render';
+import { registerVlmBench, registerVlmCommands } from './vlm';
 
 export function buildProgram(): Command {
   const program = new Command('rewardlab')
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerTrainerAgentCommand(program);
   registerRtbCommands(program);
   registerRenderCommand(program);
+  registerVlmCommands(program);
   const bench = program.commands.find((c) => c.name() === 'bench');
   if (bench) registerTrainBench(bench);
   if (bench) registerStreamBench(bench);
@@ -36,6 +38,7 @@ export function buildProgram(): Command {
   if (bench) registerRtbBench(bench);
   if (bench) registerApiBench(bench);
   if (bench) registerRenderBench(bench);
+  if (bench) registerVlmBench(bench);
   return program;
 }
 
