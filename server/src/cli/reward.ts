@@ -8,6 +8,7 @@ import { flatDim, isMultiAgent, numAgentsOf, type AnyEnv } from '@rewardlab/sim'
 import {
   carballEventsSchema,
   carballStateSchema,
+  defaultVlmScorers,
   parseRewardSpec,
   rewardDistances,
   RewardFunction,
@@ -16,7 +17,9 @@ import {
   type RewardDomain,
   type RewardSpec,
   type Transition,
+  type VlmTermParams,
 } from '@rewardlab/rewards';
+import { framesOfStates } from '@rewardlab/render';
 import { openEnv } from './envs';
 import { CliError, emitResult } from './output';
 import { nonNegativeInt, positiveInt } from './parse';
@@ -92,6 +95,33 @@ function parseTransitionLine(raw: unknown, domain: RewardDomain, env: AnyEnv): T
   return { prev, next, actions, events, nativeReward, terminated: line.terminated === true };
 }
 
+/**
+ * Scores the prev and next states of `transitions` for the reward function's vlm terms: the states are
+ * drawn as the env's frames (carball states, CartPole's and Pendulum's state arrays) and embedded.
+ */
+async function scoreTransitionStates(fn: RewardFunction, envId: string, transitions: Transition[]): Promise<void> {
+  const states = [...new Set(transitions.flatMap((t) => [t.prev, t.next]).filter((s): s is object => s !== null && typeof s === 'object'))];
+  let scene;
+  let frames;
+  try {
+    ({ scene, frames } = framesOfStates(envId, states.map((s) => (s instanceof Float32Array ? Array.from(s) : s))));
+  } catch (err) {
+    throw new CliError(`the spec's vlm terms need the transitions' states drawn: ${(err as Error).message}`);
+  }
+  const values = states.map(() => new Float64Array(fn.frameTerms.length));
+  for (const term of fn.frameTerms) {
+    const params = term.params as VlmTermParams;
+    const scorer = await defaultVlmScorers.acquire(params);
+    try {
+      const scores = await scorer.scoreAll(scene, frames);
+      scores.forEach((v, k) => (values[k]![term.index] = v));
+    } finally {
+      await defaultVlmScorers.release(params);
+    }
+  }
+  states.forEach((s, k) => fn.setFrameScores(s, values[k]!));
+}
+
 export function registerRewardCommands(program: Command): void {
   const reward = program.command('reward').description('inspect and compare reward specs');
 
@@ -117,11 +147,10 @@ export function registerRewardCommands(program: Command): void {
         } catch (err) {
           throw new CliError(`cannot read transitions file ${opts.transitions}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
         }
-        const lines: { line: number; agents: LineAgent[] }[] = [];
+        const parsed: { line: number; t: Transition }[] = [];
         text.split('\n').forEach((source, index) => {
           const lineNo = index + 1;
           if (source.trim() === '') return;
-          let t: Transition;
           try {
             let raw: unknown;
             try {
@@ -129,10 +158,15 @@ export function registerRewardCommands(program: Command): void {
             } catch (err) {
               throw new Error(`not valid JSON (${(err as Error).message})`);
             }
-            t = parseTransitionLine(raw, domain, env);
+            parsed.push({ line: lineNo, t: parseTransitionLine(raw, domain, env) });
           } catch (err) {
             throw new CliError(`${opts.transitions} line ${lineNo}: ${(err as Error).message}`);
           }
+        });
+        // vlm terms: every state of the file is drawn and embedded (in one batch per term) before any is evaluated.
+        if (fn.frameTerms.length && parsed.length) await scoreTransitionStates(fn, env.id, parsed.map((p) => p.t));
+        const lines: { line: number; agents: LineAgent[] }[] = [];
+        for (const { line: lineNo, t } of parsed) {
           let evaluation;
           try {
             evaluation = fn.evaluate(t);
@@ -144,7 +178,7 @@ export function registerRewardCommands(program: Command): void {
             components: Object.fromEntries(fn.componentNames.map((name) => [name, evaluation.components[name]![slot]!])),
           }));
           lines.push({ line: lineNo, agents });
-        });
+        }
         if (lines.length === 0) throw new CliError(`${opts.transitions} holds no transitions`);
         const agentNames = isMultiAgent(env) ? [...env.agents] : ['agent'];
         const result = { env: env.id, components: fn.componentNames, agents: agentNames, lines };
