@@ -11,3 +11,4 @@ export * from './bench';
 export * from './selfplay';
 export * from './remote';
 export * from './rlb-neural';
+export * from './vlm';

@@ -4,7 +4,7 @@
  * channel (GlobalAveragePool), and each prompt word is a fixed 3-vector. So the reward of a frame can be
  * recomputed in the test from the frame's pixels, which the test draws itself with the same renderer.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +111,30 @@ suite('vlm terms in the reward wrappers', () => {
       expect(r.rewards[2 * i + 1]).toBeCloseTo(expected, 4);
     }
     await vec.close();
+  });
+
+  it("draws with the camera the model was trained with for the env (config.json → rewardlab.cameras) unless the node names one", async () => {
+    const own = mkdtempSync(join(tmpdir(), 'rewardlab-vlm-camera-'));
+    writeColourModel(own);
+    const camera = { position: [0, -60, 0.5] as [number, number, number], target: [0, 0, 0.5] as [number, number, number], fovDeg: 2.8, up: [0, 0, 1] as [number, number, number] };
+    const config = JSON.parse(readFileSync(join(own, 'config.json'), 'utf8'));
+    writeFileSync(join(own, 'config.json'), JSON.stringify({ ...config, rewardlab: { cameras: { 'CartPole-v1': camera } } }));
+    // Colour, not brightness: the embedding is normalised, so grey frames of any brightness look alike.
+    const vlm = { model: own, goal: ['red'], alpha: 0, size: SIZE };
+    const trained = withReward(await makeEnv<Env>('CartPole-v1'), { components: { v: { vlm } } }, { vlmScorers: pool });
+    const named = withReward(await makeEnv<Env>('CartPole-v1'), { components: { v: { vlm: { ...vlm, camera: 'side' } } } }, { vlmScorers: pool });
+    await trained.reset({ seed: 4 });
+    await named.reset({ seed: 4 });
+    const a = await trained.step(1);
+    const b = await named.step(1);
+    const basis = new VlmRewardBasis(meanOfNormalized(Float32Array.from(WORDS.red), 1, 3), null, 0);
+    const close = await renderer.renderEnvs([trained], { width: SIZE, height: SIZE, camera });
+    const side = await renderer.renderEnvs([named], { width: SIZE, height: SIZE, camera: 'side' });
+    expect(a.reward).toBeCloseTo(basis.reward(colourEmbedding(close, 0)), 5);
+    expect(b.reward).toBeCloseTo(basis.reward(colourEmbedding(side, 0)), 5);
+    expect(Math.abs((a.reward as number) - (b.reward as number))).toBeGreaterThan(1e-4);
+    await trained.close();
+    await named.close();
   });
 
   it('fails the step naming the directory when the model is missing, and names an env without a scene at construction', async () => {

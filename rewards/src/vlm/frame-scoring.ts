@@ -47,7 +47,7 @@ export class FrameScoring {
   /** Scores frames of `scene` (one per state) and registers the values on the states. */
   async scoreStates(states: readonly object[], scene: ReplayScene, frames: readonly RenderFrame[]): Promise<void> {
     const scorers = await this.acquire();
-    const values = await Promise.all(scorers.map((s) => s.scoreAll(scene, frames)));
+    const values = await Promise.all(scorers.map((s) => s.scoreAll(scene, frames, this.reward.options.envId)));
     states.forEach((state, k) => this.reward.setFrameScores(state, values.map((v) => v[k]!)));
   }
 

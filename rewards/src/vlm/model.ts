@@ -58,6 +58,8 @@ export interface VisionLanguageModel {
   readonly imageSize: { width: number; height: number };
   /** The files in use, absolute. */
   readonly files: { vision: string; text: string; tokenizer: string; preprocessor: string };
+  /** config.json as read (null when the directory has none). */
+  readonly config: Readonly<Record<string, unknown>> | null;
   /**
    * RGB frames (count × height × width × 3 bytes, rows top to bottom) → pixel_values NCHW
    * (count × 3 × H × W), exactly as the model's preprocessor_config says (via transformers.js's image processor).
@@ -574,6 +576,7 @@ export async function loadVisionLanguageModel(dir: string, options: VlmModelOpti
       embeddingSize,
       imageSize,
       files: { vision: visionFile, text: textFile, tokenizer: tokenizerFile, preprocessor: preprocessorFile },
+      config: config && typeof config === 'object' && !Array.isArray(config) ? (config as Record<string, unknown>) : null,
       preprocess,
       embedPixels,
       async embedFrames(frames, count, width, height) {

@@ -50,6 +50,7 @@ export interface VlmScorerStats {
 interface Pending {
   scene: ReplayScene;
   frame: RenderFrame;
+  camera: CameraOption | undefined;
   key: string;
   resolve: (value: number) => void;
   reject: (err: unknown) => void;
@@ -107,10 +108,21 @@ export class VlmScorer {
     }
   }
 
-  /** Queues one frame of `scene`; resolves to its reward once the batch it joined has been scored. */
-  score(scene: ReplayScene, frame: RenderFrame): Promise<number> {
+  /**
+   * The camera frames of `envId` are drawn with: the node's `camera`, else the one the model was trained
+   * with for that env (our own models record theirs in config.json → rewardlab.cameras), else the scene's first.
+   */
+  cameraFor(envId?: string): CameraOption | undefined {
+    if (this.params.camera !== undefined) return this.params.camera;
+    const cameras = (this.model.config?.rewardlab as { cameras?: Record<string, CameraOption> } | undefined)?.cameras;
+    return envId !== undefined && cameras && typeof cameras === 'object' ? cameras[envId] : undefined;
+  }
+
+  /** Queues one frame of `scene` (of env `envId`); resolves to its reward once the batch it joined has been scored. */
+  score(scene: ReplayScene, frame: RenderFrame, envId?: string): Promise<number> {
     this.stats.frames++;
-    const key = frameKey(sceneKeyOf(scene), frame);
+    const camera = this.cameraFor(envId);
+    const key = frameKey(`${sceneKeyOf(scene)}|${JSON.stringify(camera ?? null)}`, frame);
     const hit = this.cacheSize > 0 ? this.cache.get(key) : undefined;
     if (hit) {
       this.stats.cacheHits++;
@@ -120,7 +132,7 @@ export class VlmScorer {
       return Promise.resolve(this.basis.reward(hit));
     }
     return new Promise<number>((resolve, reject) => {
-      this.queue.push({ scene, frame: { transforms: Float32Array.from(frame.transforms), ...(frame.signals ? { signals: Float32Array.from(frame.signals) } : {}) }, key, resolve, reject });
+      this.queue.push({ scene, camera, frame: { transforms: Float32Array.from(frame.transforms), ...(frame.signals ? { signals: Float32Array.from(frame.signals) } : {}) }, key, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         // After the current turn: every env of the vector has queued its frame by then.
@@ -130,18 +142,18 @@ export class VlmScorer {
   }
 
   /** Scores `frames` of `scene` in one batch (cached frames excepted). */
-  scoreAll(scene: ReplayScene, frames: readonly RenderFrame[]): Promise<Float64Array> {
-    return Promise.all(frames.map((f) => this.score(scene, f))).then((v) => Float64Array.from(v));
+  scoreAll(scene: ReplayScene, frames: readonly RenderFrame[], envId?: string): Promise<Float64Array> {
+    return Promise.all(frames.map((f) => this.score(scene, f, envId))).then((v) => Float64Array.from(v));
   }
 
   private async flush(): Promise<void> {
     this.flushScheduled = false;
     const batch = this.queue;
     this.queue = [];
-    // One renderer call per scene: frames of equal scenes (the same env in several instances) share it.
+    // One renderer call per scene and camera: frames of equal scenes (the same env in several instances) share it.
     const groups = new Map<string, Pending[]>();
     for (const p of batch) {
-      const k = sceneKeyOf(p.scene);
+      const k = `${sceneKeyOf(p.scene)}|${JSON.stringify(p.camera ?? null)}`;
       const g = groups.get(k);
       if (g) g.push(p);
       else groups.set(k, [p]);
@@ -156,7 +168,7 @@ export class VlmScorer {
           else unique.set(p.key, [p]);
         }
         const firsts = [...unique.values()].map((u) => u[0]!);
-        const embeddings = await this.embed(group[0]!.scene, firsts.map((p) => p.frame));
+        const embeddings = await this.embed(group[0]!.scene, firsts.map((p) => p.frame), group[0]!.camera);
         const dim = this.model.embeddingSize;
         firsts.forEach((p, k) => {
           const e = embeddings.slice(k * dim, (k + 1) * dim);
@@ -170,10 +182,9 @@ export class VlmScorer {
     }
   }
 
-  /** Draws and embeds frames: frames × D embeddings. */
-  async embed(scene: ReplayScene, frames: readonly RenderFrame[]): Promise<Float32Array> {
+  /** Draws (with `camera`, default the node's) and embeds frames: frames × D embeddings. */
+  async embed(scene: ReplayScene, frames: readonly RenderFrame[], camera: CameraOption | undefined = this.params.camera): Promise<Float32Array> {
     const size = this.size;
-    const camera = this.params.camera;
     const pixels = await this.renderer.renderFrames(scene, frames, { width: size, height: size, ...(camera !== undefined ? { camera } : {}) });
     this.stats.batches++;
     this.stats.embedded += frames.length;

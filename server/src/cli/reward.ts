@@ -113,7 +113,7 @@ async function scoreTransitionStates(fn: RewardFunction, envId: string, transiti
     const params = term.params as VlmTermParams;
     const scorer = await defaultVlmScorers.acquire(params);
     try {
-      const scores = await scorer.scoreAll(scene, frames);
+      const scores = await scorer.scoreAll(scene, frames, envId);
       scores.forEach((v, k) => (values[k]![term.index] = v));
     } finally {
       await defaultVlmScorers.release(params);
