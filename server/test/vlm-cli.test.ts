@@ -45,7 +45,7 @@ describe.skipIf(skip !== null)('rewardlab vlm', () => {
   });
 
   it('vlm eval ranks held-out door-open states by door angle and CartPole states by uprightness (Spearman ≥ 0.8 for α = 0, 0.5, 1)', () => {
-    const door = rewardlab('vlm', 'eval', '--model', 'rewardlab-small', '--env', 'door-open', '--goal', 'the door is open', '--baseline', 'the door is closed', '--states', '256', '--seed', '1000', '--json');
+    const door = rewardlab('vlm', 'eval', '--model', 'rewardlab-small', '--env', 'door-open', '--goal', 'the door is wide open', '--baseline', 'the door is closed', '--states', '256', '--seed', '1000', '--json');
     expect(door.code, door.stderr).toBe(0);
     const d = door.last as { states: number; spearman: { alpha: number; spearman: number }[] };
     expect(d.states).toBe(256);
