@@ -194,7 +194,7 @@ export abstract class BaseEnv<A extends SpaceValue = SpaceValue> implements Env<
     this.assertOpen();
     const { seed, options } = parseResetParams(this.id, params);
     if (seed !== undefined) this.rng = new Rng(seed);
-    else if (this.rng === null) this.rng = new Rng(randomInt(0, 2 ** 48));
+    else if (this.rng === null) this.rng = new Rng(randomInt(0, 2 ** 48 - 1));
     return options;
   }
 

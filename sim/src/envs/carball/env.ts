@@ -205,7 +205,7 @@ export class CarballEnv implements MultiAgentEnv {
     const { seed, options } = parseResetParams(this.id, params);
     const resetOptions = parseOptions(this.id, 'reset option', carballResetOptionsSchema, options);
     if (seed !== undefined) this.rng = new Rng(seed);
-    else if (this.rng === null) this.rng = new Rng(randomInt(0, 2 ** 48));
+    else if (this.rng === null) this.rng = new Rng(randomInt(0, 2 ** 48 - 1));
     let setter: CarballStateSetter = resetOptions.stateSetter ?? this.options.stateSetter;
     if (resetOptions.state !== undefined) setter = validateCarballState(this.id, resetOptions.state, this.teamSize);
     // A fresh Rapier world per episode: no contact cache or warm start carries over between episodes.
@@ -244,7 +244,7 @@ export class CarballEnv implements MultiAgentEnv {
     this.assertOpen();
     const valid = validateCarballState(this.id, state, this.teamSize);
     if (!this.started) {
-      this.rng ??= new Rng(randomInt(0, 2 ** 48));
+      this.rng ??= new Rng(randomInt(0, 2 ** 48 - 1));
       this.world.rngs[0] = this.rng;
       this.world.resetArena(0);
       this.started = true;
