@@ -122,8 +122,11 @@ function checkFinite(value: number, term: string, path: string, slot: number): n
 export interface FrameTerm {
   /** Index into the values given to setFrameScores. */
   index: number;
+  /** The node kind, which says what scores it (`vlm`, `perceptual`). */
+  kind: 'vlm';
   /** JSON paths of the nodes (equal nodes share one term). */
   paths: string[];
+  /** The node's parameters (its `vlm` object). */
   params: VlmNodeSpec['vlm'];
 }
 
@@ -208,7 +211,7 @@ export class RewardFunction {
     } else if (isVlmNode(node)) {
       const key = JSON.stringify(node.vlm);
       let term = this.frameTerms.find((t) => JSON.stringify(t.params) === key);
-      if (!term) this.frameTerms.push((term = { index: this.frameTerms.length, paths: [], params: node.vlm }));
+      if (!term) this.frameTerms.push((term = { index: this.frameTerms.length, kind: 'vlm', paths: [], params: node.vlm }));
       term.paths.push(path);
       const index = term.index;
       label = 'vlm';

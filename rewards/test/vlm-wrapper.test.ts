@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEnv, VecEnv, type AnyEnv, type Env } from '@rewardlab/sim';
 import { FrameRenderer, frameOf, sceneSourceOf } from '@rewardlab/render';
-import { isStatefulVecEnv, meanOfNormalized, VlmRewardBasis, VlmScorerPool, withReward, withVecReward } from '../src';
+import { FrameScorerPool, isStatefulVecEnv, meanOfNormalized, VlmRewardBasis, withReward, withVecReward, type VlmScorer } from '../src';
 import { colourEmbedding, SIZE, WORDS, writeColourModel } from './vlm-models';
 
 const chromium = process.env.REWARDLAB_CHROMIUM ?? '/usr/bin/chromium';
@@ -29,12 +29,12 @@ function expectedBasis(alpha: number): VlmRewardBasis {
 suite('vlm terms in the reward wrappers', () => {
   let dir: string;
   let renderer: FrameRenderer;
-  let pool: VlmScorerPool;
+  let pool: FrameScorerPool;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'rewardlab-vlm-colour-'));
     writeColourModel(dir);
     renderer = new FrameRenderer({ executablePath: chromium });
-    pool = new VlmScorerPool({ renderer });
+    pool = new FrameScorerPool({ renderer });
   });
   afterAll(async () => {
     await renderer.close();
@@ -43,7 +43,7 @@ suite('vlm terms in the reward wrappers', () => {
   const spec = (alpha: number, extra: object = {}) => ({ components: { bright: { vlm: { model: dir, goal: ['bright'], baseline: ['dark'], alpha, size: SIZE }, ...extra } } });
 
   it('pays R of the rendered next state (CartPole), recomputed here from the frame the renderer draws', async () => {
-    const env = withReward(await makeEnv<Env>('CartPole-v1'), spec(0.5), { vlmScorers: pool });
+    const env = withReward(await makeEnv<Env>('CartPole-v1'), spec(0.5), { frameScorers: pool });
     await env.reset({ seed: 3 });
     const basis = expectedBasis(0.5);
     for (let k = 0; k < 3; k++) {
@@ -57,7 +57,7 @@ suite('vlm terms in the reward wrappers', () => {
   });
 
   it('shapes a potential over the vlm term: γ·Φ(s′) − Φ(s) with Φ the scores of both frames (the first one scored at reset)', async () => {
-    const env = withReward(await makeEnv<Env>('CartPole-v1'), { gamma: 0.9, components: spec(0, { potential: true }).components }, { vlmScorers: pool });
+    const env = withReward(await makeEnv<Env>('CartPole-v1'), { gamma: 0.9, components: spec(0, { potential: true }).components }, { frameScorers: pool });
     await env.reset({ seed: 1 });
     const basis = expectedBasis(0);
     const phi0 = basis.reward(colourEmbedding(await renderer.renderEnvs([env], { width: SIZE, height: SIZE }), 0));
@@ -69,10 +69,10 @@ suite('vlm terms in the reward wrappers', () => {
 
   it('draws and embeds every env of a vector in one batch per step, and serves a frame seen before from the cache', async () => {
     const envs: AnyEnv[] = [];
-    for (let i = 0; i < 4; i++) envs.push(withReward(await makeEnv<Env>('door-open'), spec(1), { vlmScorers: pool }));
+    for (let i = 0; i < 4; i++) envs.push(withReward(await makeEnv<Env>('door-open'), spec(1), { frameScorers: pool }));
     const vec = new VecEnv(envs, { autoreset: 'same-step' });
     await vec.reset({ seed: 0 });
-    const scorer = await pool.acquire({ model: dir, goal: ['bright'], baseline: ['dark'], alpha: 1, size: SIZE });
+    const scorer = (await pool.acquire('vlm', { model: dir, goal: ['bright'], baseline: ['dark'], alpha: 1, size: SIZE })) as VlmScorer;
     const before = { ...scorer.stats };
     // A different action per env, so that the four frames differ (equal frames are drawn once).
     const actions = Float32Array.from({ length: vec.numSlots * vec.actionSize }, (_, k) => ((Math.floor(k / vec.actionSize) + 1) * 0.2 * ((k % 2) * 2 - 1)));
@@ -90,7 +90,7 @@ suite('vlm terms in the reward wrappers', () => {
     const again = await scorer.score(source.scene(), frameOf(source));
     expect(scorer.stats.cacheHits).toBe(hits + 1);
     expect(again).toBeCloseTo(basis.reward(colourEmbedding(after, 0)), 4);
-    await pool.release({ model: dir, goal: ['bright'], baseline: ['dark'], alpha: 1, size: SIZE });
+    await pool.release('vlm', { model: dir, goal: ['bright'], baseline: ['dark'], alpha: 1, size: SIZE });
     await vec.close();
   });
 
@@ -98,7 +98,7 @@ suite('vlm terms in the reward wrappers', () => {
     const { makeHostedVecEnv } = await import('@rewardlab/sim');
     const inner = await makeHostedVecEnv('carball-1v1', 2, { autoreset: 'next-step' });
     if (!isStatefulVecEnv(inner)) throw new Error('carball vector without states');
-    const vec = withVecReward(inner, spec(0.5), { vlmScorers: pool });
+    const vec = withVecReward(inner, spec(0.5), { frameScorers: pool });
     await vec.reset({ seed: 0 });
     const actions = new Float32Array(vec.numSlots * vec.actionSize).fill(1);
     const r = await vec.step(actions);
@@ -121,8 +121,8 @@ suite('vlm terms in the reward wrappers', () => {
     writeFileSync(join(own, 'config.json'), JSON.stringify({ ...config, rewardlab: { cameras: { 'CartPole-v1': camera } } }));
     // Colour, not brightness: the embedding is normalised, so grey frames of any brightness look alike.
     const vlm = { model: own, goal: ['red'], alpha: 0, size: SIZE };
-    const trained = withReward(await makeEnv<Env>('CartPole-v1'), { components: { v: { vlm } } }, { vlmScorers: pool });
-    const named = withReward(await makeEnv<Env>('CartPole-v1'), { components: { v: { vlm: { ...vlm, camera: 'side' } } } }, { vlmScorers: pool });
+    const trained = withReward(await makeEnv<Env>('CartPole-v1'), { components: { v: { vlm } } }, { frameScorers: pool });
+    const named = withReward(await makeEnv<Env>('CartPole-v1'), { components: { v: { vlm: { ...vlm, camera: 'side' } } } }, { frameScorers: pool });
     await trained.reset({ seed: 4 });
     await named.reset({ seed: 4 });
     const a = await trained.step(1);
@@ -138,7 +138,7 @@ suite('vlm terms in the reward wrappers', () => {
   });
 
   it('fails the step naming the directory when the model is missing, and names an env without a scene at construction', async () => {
-    const env = withReward(await makeEnv<Env>('CartPole-v1'), { components: { v: { vlm: { model: join(dir, 'nope'), goal: ['bright'], alpha: 0 } } } }, { vlmScorers: pool });
+    const env = withReward(await makeEnv<Env>('CartPole-v1'), { components: { v: { vlm: { model: join(dir, 'nope'), goal: ['bright'], alpha: 0 } } } }, { frameScorers: pool });
     await expect(Promise.resolve().then(() => env.reset({ seed: 0 }))).rejects.toThrow(/nope/);
     await env.close();
     // The bidding simulator has no scene: a vlm term on it is refused when the wrapper is made.

@@ -8,7 +8,7 @@ import { flatDim, isMultiAgent, numAgentsOf, type AnyEnv } from '@rewardlab/sim'
 import {
   carballEventsSchema,
   carballStateSchema,
-  defaultVlmScorers,
+  defaultFrameScorers,
   parseRewardSpec,
   rewardDistances,
   RewardFunction,
@@ -111,12 +111,12 @@ async function scoreTransitionStates(fn: RewardFunction, envId: string, transiti
   const values = states.map(() => new Float64Array(fn.frameTerms.length));
   for (const term of fn.frameTerms) {
     const params = term.params as VlmTermParams;
-    const scorer = await defaultVlmScorers.acquire(params);
+    const scorer = await defaultFrameScorers.acquire('vlm', params);
     try {
       const scores = await scorer.scoreAll(scene, frames, envId);
       scores.forEach((v, k) => (values[k]![term.index] = v));
     } finally {
-      await defaultVlmScorers.release(params);
+      await defaultFrameScorers.release('vlm', params);
     }
   }
   states.forEach((s, k) => fn.setFrameScores(s, values[k]!));
