@@ -12,3 +12,4 @@ export * from './transforms';
 export * from './distances';
 export * from './vec-wrapper';
 export * from './vlm';
+export * from './perceptual';

@@ -19,12 +19,14 @@ import {
   isRefNode,
   isSumNode,
   isTermNode,
+  isPerceptualNode,
   isVlmNode,
   parseRewardSpec,
   RewardSpecError,
   type RewardNodeSpec,
   type RewardSpec,
   type RewardSpecLike,
+  type PerceptualNodeSpec,
   type VlmNodeSpec,
 } from './spec';
 import { TERMS, type StateFunction, type Transition, type TransitionFunction, type RewardState } from './terms';
@@ -123,11 +125,11 @@ export interface FrameTerm {
   /** Index into the values given to setFrameScores. */
   index: number;
   /** The node kind, which says what scores it (`vlm`, `perceptual`). */
-  kind: 'vlm';
+  kind: 'vlm' | 'perceptual';
   /** JSON paths of the nodes (equal nodes share one term). */
   paths: string[];
-  /** The node's parameters (its `vlm` object). */
-  params: VlmNodeSpec['vlm'];
+  /** The node's parameters (its `vlm` or `perceptual` object). */
+  params: VlmNodeSpec['vlm'] | PerceptualNodeSpec['perceptual'];
 }
 
 /** A compiled reward spec for an env with `numSlots` agent slots. */
@@ -208,16 +210,18 @@ export class RewardFunction {
       // Components are evaluated in dependency order, so a ref reads the value already computed this step.
       base = { transition: (_t, slot) => this.current[name]![slot]! };
       if (target.state) base.state = target.state;
-    } else if (isVlmNode(node)) {
-      const key = JSON.stringify(node.vlm);
-      let term = this.frameTerms.find((t) => JSON.stringify(t.params) === key);
-      if (!term) this.frameTerms.push((term = { index: this.frameTerms.length, kind: 'vlm', paths: [], params: node.vlm }));
+    } else if (isVlmNode(node) || isPerceptualNode(node)) {
+      const kind = isVlmNode(node) ? 'vlm' : 'perceptual';
+      const params = isVlmNode(node) ? node.vlm : (node as PerceptualNodeSpec).perceptual;
+      const key = `${kind}:${JSON.stringify(params)}`;
+      let term = this.frameTerms.find((t) => `${t.kind}:${JSON.stringify(t.params)}` === key);
+      if (!term) this.frameTerms.push((term = { index: this.frameTerms.length, kind, paths: [], params }));
       term.paths.push(path);
       const index = term.index;
-      label = 'vlm';
+      label = kind;
       const f: StateFunction = (s) => {
         const scores = s !== null && typeof s === 'object' ? this.frameScores.get(s as object) : undefined;
-        if (!scores) throw new RewardTermError('vlm', path, `vlm term at ${path} has no score for this state: vlm terms are scored on rendered frames, so evaluate them through withReward / withVecReward (which render and embed the states) or give the scores with setFrameScores`);
+        if (!scores) throw new RewardTermError(kind, path, `${kind} term at ${path} has no score for this state: ${kind} terms are scored on rendered frames, so evaluate them through withReward / withVecReward (which render and score the states) or give the scores with setFrameScores`);
         return scores[index]!;
       };
       base = { state: f, transition: (t, slot) => f(t.next, slot) };

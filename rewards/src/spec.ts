@@ -71,7 +71,21 @@ export interface VlmNodeSpec extends NodeCommon {
     dtype?: string;
   };
 }
-export type RewardNodeSpec = TermNodeSpec | KrcNodeSpec | SumNodeSpec | RefNodeSpec | VlmNodeSpec;
+/**
+ * A perceptual reward learned from demonstration videos (Sermanet, Xu & Levine 2016): the next state is
+ * rendered as the demonstrations were, and scored by the reward model `rewardlab reward learn` wrote.
+ */
+export interface PerceptualNodeSpec extends NodeCommon {
+  perceptual: {
+    /** The reward model file (JSON). */
+    model: string;
+    /** Overrides the demonstrations' camera. */
+    camera?: VlmCameraSpec;
+    /** Overrides the demonstrations' frame side (pixels). */
+    size?: number;
+  };
+}
+export type RewardNodeSpec = TermNodeSpec | KrcNodeSpec | SumNodeSpec | RefNodeSpec | VlmNodeSpec | PerceptualNodeSpec;
 
 export type ReturnTransformSpec =
   | { type: 'minForm'; temperature: number }
@@ -107,7 +121,7 @@ export interface RewardSpec {
   description?: string;
 }
 
-export const NODE_KINDS = ['term', 'krc', 'sum', 'ref', 'vlm'] as const;
+export const NODE_KINDS = ['term', 'krc', 'sum', 'ref', 'vlm', 'perceptual'] as const;
 const COMMON_KEYS = ['weight', 'potential', 'gate'];
 
 export interface RewardSpecIssue {
@@ -165,6 +179,7 @@ export function nodeKind(node: RewardNodeSpec): (typeof NODE_KINDS)[number] {
   if ('krc' in node) return 'krc';
   if ('sum' in node) return 'sum';
   if ('vlm' in node) return 'vlm';
+  if ('perceptual' in node) return 'perceptual';
   return 'ref';
 }
 export const isTermNode = (node: RewardNodeSpec): node is TermNodeSpec => 'term' in node;
@@ -172,6 +187,7 @@ export const isKrcNode = (node: RewardNodeSpec): node is KrcNodeSpec => !('term'
 export const isSumNode = (node: RewardNodeSpec): node is SumNodeSpec => !('term' in node) && 'sum' in node;
 export const isRefNode = (node: RewardNodeSpec): node is RefNodeSpec => !('term' in node) && 'ref' in node;
 export const isVlmNode = (node: RewardNodeSpec): node is VlmNodeSpec => !('term' in node) && 'vlm' in node;
+export const isPerceptualNode = (node: RewardNodeSpec): node is PerceptualNodeSpec => !('term' in node) && 'perceptual' in node;
 
 const promptList = z
   .union([z.string(), z.array(z.string())])
@@ -197,6 +213,14 @@ const vlmSchema = z
     if (v.alpha !== undefined && v.alpha > 0 && !v.baseline) ctx.addIssue({ code: 'custom', path: ['alpha'], message: `alpha ${v.alpha} needs baseline prompts (it projects onto the line from the baseline to the goal); give "baseline" or alpha 0` });
   })
   .transform((v) => ({ ...v, alpha: v.alpha ?? (v.baseline ? 0.5 : 0) }));
+const cameraSchema = z.union([z.string().min(1), z.strictObject({ position: vec3, target: vec3, fovDeg: z.number().gt(0).lt(180), up: vec3.optional() })]);
+const perceptualSchema = z.strictObject({
+  model: z.string().min(1, 'the reward model file is empty'),
+  camera: cameraSchema.optional(),
+  size: z.number().int().min(8).max(2048).optional(),
+});
+/** The valid keys of a `perceptual` node's parameters. */
+export const PERCEPTUAL_PARAMS = ['model', 'camera', 'size'] as const;
 /** The valid keys of a `vlm` node's parameters. */
 export const VLM_PARAMS = ['model', 'goal', 'baseline', 'alpha', 'camera', 'size', 'dtype'] as const;
 
@@ -251,6 +275,12 @@ function parseNode(raw: unknown, path: string, componentNames: readonly string[]
     else out[kind] = children.map((c, i) => parseNode(c, `${path}.${kind}[${i}]`, componentNames, issues));
     const extra = Object.keys(raw).filter((k) => k !== kind && !COMMON_KEYS.includes(k));
     if (extra.length) issues.push({ path, message: `unknown key ${extra.map((k) => JSON.stringify(k)).join(', ')} (valid: ${kind}, ${COMMON_KEYS.join(', ')})` });
+  } else if (kind === 'perceptual') {
+    const parsed = perceptualSchema.safeParse(raw.perceptual);
+    if (!parsed.success) issues.push(...zodIssues(`${path}.perceptual`, parsed.error, PERCEPTUAL_PARAMS));
+    else out.perceptual = Object.fromEntries(Object.entries(parsed.data).filter(([, v]) => v !== undefined));
+    const extra = Object.keys(raw).filter((k) => k !== 'perceptual' && !COMMON_KEYS.includes(k));
+    if (extra.length) issues.push({ path, message: `unknown key ${extra.map((k) => JSON.stringify(k)).join(', ')} (valid: perceptual, ${COMMON_KEYS.join(', ')})` });
   } else if (kind === 'vlm') {
     const parsed = vlmSchema.safeParse(raw.vlm);
     if (!parsed.success) issues.push(...zodIssues(`${path}.vlm`, parsed.error, VLM_PARAMS));
@@ -302,7 +332,7 @@ export function isStateFunction(node: RewardNodeSpec, components: Record<string,
   if (isTermNode(node)) return TERMS[node.term]!.kind === 'state';
   if (isKrcNode(node)) return node.krc.every((c) => isStateFunction(c, components));
   if (isSumNode(node)) return node.sum.every((c) => isStateFunction(c, components));
-  if (isVlmNode(node)) return true;
+  if (isVlmNode(node) || isPerceptualNode(node)) return true;
   return isStateFunction(components[(node as RefNodeSpec).ref]!, components);
 }
 
@@ -426,7 +456,8 @@ export function describeNode(node: RewardNodeSpec): string {
   else if (isVlmNode(node)) {
     const v = node.vlm;
     s = `vlm(${JSON.stringify(v.goal.join(' | '))}${v.baseline ? ` vs ${JSON.stringify(v.baseline.join(' | '))}` : ''}, alpha=${v.alpha})`;
-  } else s = `ref(${(node as RefNodeSpec).ref})`;
+  } else if (isPerceptualNode(node)) s = `perceptual(${JSON.stringify(node.perceptual.model)})`;
+  else s = `ref(${(node as RefNodeSpec).ref})`;
   if (node.potential) s = `shaped ${s}`;
   if (node.gate) s = `${s} if ${describeNode(node.gate.on)} ≥ ${node.gate.threshold}`;
   return s;

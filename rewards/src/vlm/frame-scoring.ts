@@ -9,6 +9,7 @@ import { FrameRenderer, type RenderFrame } from '@rewardlab/render';
 import type { ReplayScene } from '@rewardlab/sim';
 import type { RewardFunction } from '../reward';
 import { VlmScorer, type VlmTermParams } from './scorer';
+import { PerceptualScorer, type PerceptualTermParams } from '../perceptual/scorer';
 
 /** What scores frames for one kind of frame term. */
 export interface FrameScorer {
@@ -19,7 +20,10 @@ export interface FrameScorer {
 
 export type FrameScorerFactory = (params: unknown, options: { renderer: FrameRenderer; cacheSize?: number }) => Promise<FrameScorer>;
 
-const FACTORIES = new Map<string, FrameScorerFactory>([['vlm', (params, options) => VlmScorer.create(params as VlmTermParams, options)]]);
+const FACTORIES = new Map<string, FrameScorerFactory>([
+  ['vlm', (params, options) => VlmScorer.create(params as VlmTermParams, options)],
+  ['perceptual', (params, options) => PerceptualScorer.create(params as PerceptualTermParams, options)],
+]);
 
 /** Makes a kind of frame term scorable (`vlm` is built in; the perceptual reward registers itself). */
 export function registerFrameScorer(kind: string, factory: FrameScorerFactory): void {

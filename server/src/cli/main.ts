@@ -13,6 +13,7 @@ import { registerRtbBench, registerRtbCommands } from './rtb';
 import { registerApiBench } from './bench-api';
 import { registerRenderBench, registerRenderCommand } from './render';
 import { registerVlmBench, registerVlmCommands } from './vlm';
+import { registerDemoCommands, registerRewardLearnCommand } from './perceptual';
 
 export function buildProgram(): Command {
   const program = new Command('rewardlab')
@@ -31,6 +32,8 @@ export function buildProgram(): Command {
   registerRtbCommands(program);
   registerRenderCommand(program);
   registerVlmCommands(program);
+  registerDemoCommands(program);
+  registerRewardLearnCommand(program);
   const bench = program.commands.find((c) => c.name() === 'bench');
   if (bench) registerTrainBench(bench);
   if (bench) registerStreamBench(bench);

@@ -20,6 +20,7 @@ export { ARM, ArmKinematics, DlsIk, DEFAULT_IK, HAND_DOWN, NUM_ARM_JOINTS, homeP
 export { ManipulationWorld, TABLE, GRIPPER, CUBE, DOOR, WORKSPACE, PHYSICS_DT, SUBSTEPS, CONTROL_DT, type Prop, type ManipulationWorldSnapshot } from './world';
 export { ManipulationEnv, MANIPULATION, MANIPULATION_TASKS, TASKS, manipulationOptionsSchema, quatToEulerXyz, type ManipulationEnvSnapshot, type ManipulationTask, type ManipulationOptions, type TaskSpec } from './env';
 export { manipulationScene, manipulationTransforms, manipulationReplaySource } from './scene';
+export { SCRIPTED, SCRIPTED_PHASES, SCRIPTED_TASKS, createDemonstrator, doorOpenPolicy, pickPlacePolicy, pushPolicy, runDemonstration, scriptedPolicy, type DemonstrationEnv, type DemonstrationResult, type DemonstratorOptions, type ManipulationObservation, type ScriptedDemonstrator, type ScriptedStep, type ScriptedTask } from './scripted';
 
 /** Builds a manipulation env (the dict env) after loading Rapier. */
 export async function createManipulationEnv(task: ManipulationTask, options: ManipulationOptions = {}): Promise<ManipulationEnv> {
