@@ -94,7 +94,7 @@ export async function learnReward(opts: { demos: string; steps: number; out: str
       },
     );
     // How the demos were drawn: the reward node draws states the same way.
-    const withFrames: PerceptualRewardModel = { ...model, frames: { width: demos.width, height: demos.height, ...(demos.camera !== undefined ? { camera: demos.camera as never } : {}) } };
+    const withFrames: PerceptualRewardModel = { ...model, frames: { width: demos.width, height: demos.height, ...(demos.camera != null ? { camera: demos.camera as never } : {}) } };
     savePerceptualRewardModel(withFrames, resolve(opts.out));
     let heldOut: LearnResult['heldOut'] = null;
     if (held) {
