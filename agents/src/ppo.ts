@@ -460,6 +460,7 @@ export class PpoTrainer {
     this.started = false;
     this.rolloutRates = {};
     this.rolloutProbes = 0;
+    this.keptRollout = null;
     this.options.opponent?.resize?.(vec);
   }
 
@@ -483,11 +484,18 @@ export class PpoTrainer {
       const xs = this.rolloutRates[m] ?? [];
       return xs.length ? xs.reduce((x, y) => x + y, 0) / xs.length : 0;
     };
-    // Single rollouts vary by ±20 % here: synchronous must be clearly faster to win.
-    const best = rate('synchronous') > PIPELINE_MARGIN * rate('pipelined') ? 'synchronous' : 'pipelined';
-    if (n % ROLLOUT_PROBE_EVERY === 0) return best === 'pipelined' ? 'synchronous' : 'pipelined';
-    return best;
+    // The choice is made after the timed rollouts (and after each probe of the other mode) and kept in
+    // between, so a passing change of load does not flip it. Single rollouts vary by ±20 % here:
+    // synchronous must be clearly faster to win.
+    if (n === 5 || n % ROLLOUT_PROBE_EVERY === 1 || this.keptRollout === null) {
+      this.keptRollout = rate('synchronous') > PIPELINE_MARGIN * rate('pipelined') ? 'synchronous' : 'pipelined';
+    }
+    if (n % ROLLOUT_PROBE_EVERY === 0) return this.keptRollout === 'pipelined' ? 'synchronous' : 'pipelined';
+    return this.keptRollout;
   }
+
+  /** The mode `rollout: 'auto'` chose at its last decision. */
+  private keptRollout: 'pipelined' | 'synchronous' | null = null;
 
   /** Rollouts since the vector was set (`rollout: 'auto'`'s schedule). */
   private rolloutProbes = 0;
