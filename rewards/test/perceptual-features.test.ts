@@ -89,6 +89,27 @@ describe('perceptual features: Inception V3 from nsfwjs', () => {
     expect(worst).toBeLessThan(1e-4);
   });
 
+  it('takes a smaller input side: the same features per frame, the frame resized and cropped to that side', async () => {
+    const small = await loadInceptionFeatures({ layers: ['mixed0'], pooling: 'mean', inputSize: 107 });
+    try {
+      expect(small.inputSize).toBe(107);
+      // mixed0 has 256 channels whatever the input side.
+      expect(small.dim).toBe(256);
+      // A 214×107 frame is not resized (short side 107) and is cropped to columns 53 … 159.
+      const wide = frames(1, 214, 107, 5);
+      const centre = new Uint8Array(107 * 107 * 3);
+      for (let y = 0; y < 107; y++) centre.set(wide.subarray((y * 214 + 53) * 3, (y * 214 + 53 + 107) * 3), y * 107 * 3);
+      const a = await small.extract(wide, 1, 214, 107);
+      const b = await small.extract(centre, 1, 107, 107);
+      let worst = 0;
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+      expect(worst).toBeLessThan(1e-4);
+    } finally {
+      small.dispose();
+    }
+    await expect(loadInceptionFeatures({ inputSize: 50 })).rejects.toThrow('inputSize must be an integer of at least 75');
+  });
+
   it('refuses frames of the wrong size and use after dispose', async () => {
     await expect(extractor.extract(new Uint8Array(10), 1, 4, 4)).rejects.toThrow('frames has 10 bytes, expected count × height × width × 3 = 1 × 4 × 4 × 3 = 48');
     await expect(extractor.extract(new Uint8Array(0), 0, 4, 4)).rejects.toThrow('count must be a positive integer');

@@ -88,6 +88,11 @@ export interface InceptionFeatureOptions {
   pooling?: PerceptualPooling;
   /** Frames per forward pass (default 8). */
   batchSize?: number;
+  /**
+   * Side of the network's square input (default 299, the paper's; at least 75, Inception V3's least).
+   * The stem's cost grows with its square: a smaller side trades detail for speed.
+   */
+  inputSize?: number;
   /** The directory holding `model.min.js` and its shards (default nsfwjs's `dist/models/inception_v3`). */
   modelDir?: string;
 }
@@ -96,6 +101,8 @@ export interface InceptionFeatureExtractor {
   readonly source: string;
   readonly layers: readonly string[];
   readonly pooling: PerceptualPooling;
+  /** Side of the network's square input (frames are resized and centre-cropped to it). */
+  readonly inputSize: number;
   /** Features per frame. */
   readonly dim: number;
   /** One name per feature (`mixed0/c17`, `mixed0/r1c0/c17`). */
@@ -169,7 +176,7 @@ interface PrunedModel {
 }
 
 /** The model JSON and weights cut down to the layers `outputs` need. */
-function readPrunedModel(dir: string, outputs: readonly string[]): PrunedModel {
+function readPrunedModel(dir: string, outputs: readonly string[], inputSize = INCEPTION_SIZE): PrunedModel {
   const jsonFile = join(dir, 'model.min.js');
   if (!existsSync(dir)) throw new PerceptualModelError(`the Inception V3 model directory ${dir} does not exist (expected nsfwjs 4.4's dist/models/inception_v3 with model.min.js and its weight shards)`);
   const json = loadBundle(jsonFile) as ModelJson;
@@ -198,7 +205,8 @@ function readPrunedModel(dir: string, outputs: readonly string[]): PrunedModel {
       config: {
         ...json.modelTopology.model_config.config,
         name: 'inception_v3_features',
-        layers: layers.filter((l) => keep.has(l.name)),
+        // The convolutions take any input side; the input layer says which.
+        layers: layers.filter((l) => keep.has(l.name)).map((l) => (l.class_name === 'InputLayer' ? { ...l, config: { ...l.config, batch_input_shape: [null, inputSize, inputSize, 3] } } : l)),
         output_layers: outputs.map((n) => [n, 0, 0]),
       },
     },
@@ -251,11 +259,11 @@ function gridOf(pooling: PerceptualPooling): number {
  * (in that order), read from `modelDir` (default nsfwjs's bundle) without a network. The caller
  * disposes it.
  */
-export async function loadInceptionLayers(layers: readonly string[], modelDir: string = defaultInceptionModelDir()): Promise<tf.LayersModel> {
+export async function loadInceptionLayers(layers: readonly string[], modelDir: string = defaultInceptionModelDir(), inputSize = INCEPTION_SIZE): Promise<tf.LayersModel> {
   if (!Array.isArray(layers) || layers.length === 0) throw new PerceptualRewardError('layers must name at least one Inception mixed layer');
   const dup = layers.find((l, i) => layers.indexOf(l) !== i);
   if (dup !== undefined) throw new PerceptualRewardError(`layer "${dup}" is listed twice`);
-  const { artifacts } = readPrunedModel(modelDir, layers);
+  const { artifacts } = readPrunedModel(modelDir, layers, inputSize);
   try {
     return await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   } catch (err) {
@@ -267,16 +275,16 @@ export async function loadInceptionLayers(layers: readonly string[], modelDir: s
  * The network input for `count` RGB frames (count × height × width × 3 bytes): short side resized to
  * 299 (bilinear, half-pixel centres), centre 299×299 crop, scaled to [0, 1]. Call inside `tf.tidy`.
  */
-export function inceptionInput(frames: Uint8Array, count: number, width: number, height: number): tf.Tensor4D {
+export function inceptionInput(frames: Uint8Array, count: number, width: number, height: number, size = INCEPTION_SIZE): tf.Tensor4D {
   let x = tf.div(tf.tensor4d(Float32Array.from(frames), [count, height, width, 3]), 255) as tf.Tensor4D;
-  if (width === INCEPTION_SIZE && height === INCEPTION_SIZE) return x;
-  const scale = INCEPTION_SIZE / Math.min(width, height);
-  const nh = height <= width ? INCEPTION_SIZE : Math.max(INCEPTION_SIZE, Math.round(height * scale));
-  const nw = width <= height ? INCEPTION_SIZE : Math.max(INCEPTION_SIZE, Math.round(width * scale));
+  if (width === size && height === size) return x;
+  const scale = size / Math.min(width, height);
+  const nh = height <= width ? size : Math.max(size, Math.round(height * scale));
+  const nw = width <= height ? size : Math.max(size, Math.round(width * scale));
   x = tf.image.resizeBilinear(x, [nh, nw], false, true);
-  const top = Math.floor((nh - INCEPTION_SIZE) / 2);
-  const left = Math.floor((nw - INCEPTION_SIZE) / 2);
-  return tf.slice(x, [0, top, left, 0], [count, INCEPTION_SIZE, INCEPTION_SIZE, 3]);
+  const top = Math.floor((nh - size) / 2);
+  const left = Math.floor((nw - size) / 2);
+  return tf.slice(x, [0, top, left, 0], [count, size, size, 3]);
 }
 
 /**
@@ -303,7 +311,9 @@ export async function loadInceptionFeatures(options: InceptionFeatureOptions = {
   if (!PERCEPTUAL_POOLINGS.includes(pooling)) throw new PerceptualRewardError(`unknown pooling ${JSON.stringify(pooling)} (valid: ${PERCEPTUAL_POOLINGS.join(', ')})`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new PerceptualRewardError(`batchSize must be a positive integer, got ${String(batchSize)}`);
   const modelDir = options.modelDir ?? defaultInceptionModelDir();
-  const model = await loadInceptionLayers(layers, modelDir);
+  const inputSize = options.inputSize ?? INCEPTION_SIZE;
+  if (!Number.isInteger(inputSize) || inputSize < 75) throw new PerceptualRewardError(`inputSize must be an integer of at least 75 (Inception V3's least input side), got ${String(options.inputSize)}`);
+  const model = await loadInceptionLayers(layers, modelDir, inputSize);
   const shapes = model.outputs.map((o) => o.shape as (number | null)[]);
   const g = gridOf(pooling);
   const featureNames: string[] = [];
@@ -319,6 +329,7 @@ export async function loadInceptionFeatures(options: InceptionFeatureOptions = {
     source: INCEPTION_FEATURE_SOURCE,
     layers,
     pooling,
+    inputSize,
     dim,
     featureNames,
     modelDir,
@@ -335,7 +346,7 @@ export async function loadInceptionFeatures(options: InceptionFeatureOptions = {
         const b = Math.min(batchSize, count - start);
         const chunk = frames.subarray(start * frameBytes, (start + b) * frameBytes);
         const features = tf.tidy(() => {
-          const input = inceptionInput(chunk, b, width, height);
+          const input = inceptionInput(chunk, b, width, height, inputSize);
           const outputs = model.predict(input);
           const list = (Array.isArray(outputs) ? outputs : [outputs]) as tf.Tensor4D[];
           const pooled = list.map((y) => poolActivations(y, pooling));

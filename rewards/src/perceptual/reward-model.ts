@@ -82,7 +82,7 @@ export interface PerceptualRewardModel {
   /** The env the demos come from (null when not given). */
   env: string | null;
   /** What made the features: source, layers and pooling (null when not given). */
-  featureSource: { source: string | null; layers: string[] | null; pooling: string | null };
+  featureSource: { source: string | null; layers: string[] | null; pooling: string | null; inputSize?: number };
   /** Features per frame. */
   dim: number;
   /** Number of steps K. */
@@ -115,6 +115,8 @@ export interface LearnPerceptualRewardOptions {
   source?: string;
   layers?: readonly string[];
   pooling?: string;
+  /** Recorded in the model: the feature network's input side. */
+  inputSize?: number;
   env?: string;
 }
 
@@ -233,7 +235,7 @@ export function learnPerceptualReward(demos: readonly PerceptualDemo[], dim: num
     format: PERCEPTUAL_REWARD_FORMAT,
     version: PERCEPTUAL_REWARD_VERSION,
     env: options.env ?? null,
-    featureSource: { source: options.source ?? null, layers: options.layers ? [...options.layers] : null, pooling: options.pooling ?? null },
+    featureSource: { source: options.source ?? null, layers: options.layers ? [...options.layers] : null, pooling: options.pooling ?? null, ...(options.inputSize !== undefined ? { inputSize: options.inputSize } : {}) },
     dim,
     steps,
     topFeatures,
@@ -375,7 +377,7 @@ const modelSchema = z
     format: z.literal(PERCEPTUAL_REWARD_FORMAT),
     version: z.literal(PERCEPTUAL_REWARD_VERSION),
     env: z.string().nullable(),
-    featureSource: z.object({ source: z.string().nullable(), layers: z.array(z.string()).nullable(), pooling: z.string().nullable() }).strict(),
+    featureSource: z.object({ source: z.string().nullable(), layers: z.array(z.string()).nullable(), pooling: z.string().nullable(), inputSize: z.number().int().min(75).optional() }).strict(),
     dim: z.number().int().positive(),
     steps: z.number().int().min(2),
     topFeatures: z.number().int().positive(),

@@ -52,8 +52,8 @@ export class PerceptualScorer {
 
   static async create(params: PerceptualTermParams, options: { renderer: FrameRenderer; cacheSize?: number }): Promise<PerceptualScorer> {
     const model = loadPerceptualRewardModel(resolve(params.model));
-    const { layers, pooling } = model.featureSource;
-    const features = await loadInceptionFeatures({ ...(layers ? { layers } : {}), ...(pooling ? { pooling: pooling as PerceptualPooling } : {}) });
+    const { layers, pooling, inputSize } = model.featureSource;
+    const features = await loadInceptionFeatures({ ...(layers ? { layers } : {}), ...(pooling ? { pooling: pooling as PerceptualPooling } : {}), ...(inputSize ? { inputSize } : {}) });
     if (features.dim !== model.dim) {
       features.dispose();
       throw new PerceptualRewardError(`${params.model}: the model expects ${model.dim} features per frame, the feature extractor (${features.layers.join(', ')}, ${features.pooling}) gives ${features.dim}`);

@@ -35,7 +35,7 @@ async function demoFeatures(dir: string, set: DemoSet, extractor: InceptionFeatu
   const out: Float32Array[] = [];
   for (const demo of set.episodes) {
     const key = createHash('sha1')
-      .update(JSON.stringify([extractor.source, extractor.layers, extractor.pooling, set.width, set.height, demo.count]))
+      .update(JSON.stringify([extractor.source, extractor.layers, extractor.pooling, extractor.inputSize, set.width, set.height, demo.count]))
       .update(demo.frames)
       .digest('hex')
       .slice(0, 16);
@@ -69,7 +69,7 @@ export interface LearnResult {
 }
 
 /** Learns a perceptual reward from `opts.demos` (and scores it on `opts.heldOut`). */
-export async function learnReward(opts: { demos: string; steps: number; out: string; heldOut?: string; topFeatures?: number; alpha?: number; layers?: string[]; pooling?: string; backend: BackendPreference }): Promise<LearnResult> {
+export async function learnReward(opts: { demos: string; steps: number; out: string; heldOut?: string; topFeatures?: number; alpha?: number; layers?: string[]; pooling?: string; inputSize?: number; backend: BackendPreference }): Promise<LearnResult> {
   if (!Number.isInteger(opts.steps) || opts.steps < 2) throw new CliError(`--steps must be an integer ≥ 2 (a step's features are chosen against the others), got ${opts.steps}`);
   const demos = readDemos(resolve(opts.demos));
   const total = demos.episodes.reduce((a, d) => a + d.count, 0);
@@ -77,7 +77,7 @@ export async function learnReward(opts: { demos: string; steps: number; out: str
   const held = opts.heldOut ? readDemos(resolve(opts.heldOut), demos.env ? { env: demos.env } : {}) : null;
   if (held && (held.width !== demos.width || held.height !== demos.height)) throw new CliError(`the held-out demos are ${held.width}×${held.height}, the demos ${demos.width}×${demos.height}`);
   await selectBackend(opts.backend);
-  const extractor = await loadInceptionFeatures({ ...(opts.layers ? { layers: opts.layers } : {}), ...(opts.pooling ? { pooling: opts.pooling as PerceptualPooling } : {}) });
+  const extractor = await loadInceptionFeatures({ ...(opts.layers ? { layers: opts.layers } : {}), ...(opts.pooling ? { pooling: opts.pooling as PerceptualPooling } : {}), ...(opts.inputSize ? { inputSize: opts.inputSize } : {}) });
   try {
     const features = await demoFeatures(resolve(opts.demos), demos, extractor);
     const model = learnPerceptualReward(
@@ -90,6 +90,7 @@ export async function learnReward(opts: { demos: string; steps: number; out: str
         source: INCEPTION_FEATURE_SOURCE,
         layers: extractor.layers,
         pooling: extractor.pooling,
+        ...(extractor.inputSize !== 299 ? { inputSize: extractor.inputSize } : {}),
         ...(demos.env ? { env: demos.env } : {}),
       },
     );
@@ -168,9 +169,10 @@ export function registerRewardLearnCommand(program: Command): void {
     .option('--alpha <a>', 'α of the feature score z = α·|μ⁺ − μ⁻| − (σ⁺ + σ⁻) (default 5)', Number)
     .option('--layers <list>', 'Inception V3 mixed layers (default mixed0 … mixed5)', (v: string) => v.split(',').map((s) => s.trim()))
     .option('--pooling <p>', 'spatial pooling of each layer: mean, max, grid2, grid3 (default grid3)')
+    .option('--input-size <px>', "side of Inception's input (default 299, the paper's; ≥ 75; smaller is faster)", positiveInt)
     .option('--backend <name>', 'tfjs backend for the features', backendOption, 'wasm' as BackendPreference)
     .option('--json', 'print the result as one JSON object on the last stdout line')
-    .action(async (opts: { demos: string; steps: number; out: string; heldOut?: string; topFeatures?: number; alpha?: number; layers?: string[]; pooling?: string; backend: BackendPreference; json?: boolean }) => {
+    .action(async (opts: { demos: string; steps: number; out: string; heldOut?: string; topFeatures?: number; alpha?: number; layers?: string[]; pooling?: string; inputSize?: number; backend: BackendPreference; json?: boolean }) => {
       const result = await learnReward(opts);
       emitResult(result, opts, (r: LearnResult) => `wrote ${r.out}: ${r.steps} steps from ${r.demos} demos (${r.frames} frames, ${r.features} features)${r.heldOut ? `; held-out step accuracy ${(100 * r.heldOut.accuracy).toFixed(1)} %` : ''}`);
     });
