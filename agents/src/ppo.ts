@@ -8,7 +8,7 @@
  * nor learns from.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Rng, RunningMeanStd, type FinishedEpisode, type Info, type Space, type StepResultBuffers, type VecEnvLike, type VecStepResult } from '@rewardlab/sim';
+import { Rng, RunningMeanStd, episodeTaskMetrics, type FinishedEpisode, type Info, type Space, type StepResultBuffers, type VecEnvLike, type VecStepResult } from '@rewardlab/sim';
 import type { WorkerStats } from './remote';
 import { actionWidth, distributionFor, headSize, logProbAndEntropy, sampleActions, type DistributionKind } from './distributions';
 import { Mlp } from './nn';
@@ -237,6 +237,20 @@ export interface IterationMetrics {
    * spec reports them); an opponent's slots are left out, since its zero-sum terms would cancel the learner's.
    */
   rewardComponents: Record<string, number>;
+  /**
+   * Each reward component's sum over an episode, averaged over the learner's episodes that ended in
+   * this iteration (empty when none ended): what the policy collected from each term per episode.
+   */
+  episodeComponents: Record<string, number>;
+  /** The reward spec's return (the learner's reward before return transforms) averaged over the same episodes; null when none ended. */
+  specReturn: number | null;
+  /**
+   * The env's task metrics (sim's task-metrics.ts: e.g. touches, goals, success, length) averaged over
+   * the same episodes: what the episodes achieved, whatever the reward paid.
+   */
+  taskMetrics: Record<string, number>;
+  /** The learner's episodes that ended in this iteration (what `episodeComponents`, `specReturn` and `taskMetrics` average over). */
+  iterationEpisodes: number;
   policyLoss: number;
   valueLoss: number;
   entropy: number;
@@ -281,6 +295,9 @@ export interface TrainerState {
   recentEpisodes: EpisodeRecord[];
   episodesSeen: number;
   nativeReturn?: number[];
+  /** The running episodes' spec return and per-component sums, per slot. */
+  specReturn?: number[];
+  episodeComponents?: Record<string, number[]>;
   transforms?: unknown[];
 }
 
@@ -399,6 +416,11 @@ export class PpoTrainer {
   /** Running env-native return per slot (what `meanReturn` reports). */
   private nativeReturn!: Float64Array;
   private componentCount = 0;
+  /** Running spec return and per-component sums of each slot's episode. */
+  private specReturnSlot!: Float64Array;
+  private readonly episodeComponentSlot = new Map<string, Float64Array>();
+  /** This iteration's finished learner episodes: their spec returns, component sums and task metrics. */
+  private readonly iteration_ = { episodes: 0, specReturn: 0, components: new Map<string, number>(), metrics: new Map<string, { sum: number; n: number }>() };
 
   private vecEnv: VecEnvLike;
 
@@ -440,6 +462,8 @@ export class PpoTrainer {
     this.returns = new Float32Array(batch);
     this.normObs = new Float32Array(this.S * vec.obsSize);
     this.nativeReturn = new Float64Array(this.S);
+    this.specReturnSlot = new Float64Array(this.S);
+    this.episodeComponentSlot.clear();
     this.stepActions = { actions: new Float32Array(this.S * this.width), envActions: vec.createActionBuffer(), logProbs: new Float32Array(this.S) };
   }
 
@@ -548,6 +572,10 @@ export class PpoTrainer {
     }
     this.componentSums.clear();
     this.componentCount = 0;
+    this.iteration_.episodes = 0;
+    this.iteration_.specReturn = 0;
+    this.iteration_.components.clear();
+    this.iteration_.metrics.clear();
     this.external = opponent ? await opponent.beginRollout(this.globalStep) : null;
     const logStd = await this.policy.logStdValues();
     const mode = this.chooseRollout();
@@ -669,6 +697,11 @@ export class PpoTrainer {
     const successes = recent.filter((e) => e.isSuccess !== undefined);
     const components: Record<string, number> = {};
     for (const [name, sum] of this.componentSums) components[name] = sum / Math.max(1, this.componentCount);
+    const it = this.iteration_;
+    const episodeComponents: Record<string, number> = {};
+    const taskMetrics: Record<string, number> = {};
+    if (it.episodes > 0) for (const [name, sum] of it.components) episodeComponents[name] = sum / it.episodes;
+    for (const [name, { sum, n: count }] of it.metrics) taskMetrics[name] = sum / count;
     return {
       iteration: this.iteration,
       step: this.globalStep,
@@ -677,6 +710,10 @@ export class PpoTrainer {
       successRate: successes.length ? successes.filter((e) => e.isSuccess).length / successes.length : null,
       episodes: this.episodesSeen,
       rewardComponents: components,
+      episodeComponents,
+      specReturn: it.episodes > 0 ? it.specReturn / it.episodes : null,
+      taskMetrics,
+      iterationEpisodes: it.episodes,
       policyLoss: stats.policyLoss / n,
       valueLoss: stats.valueLoss / n,
       entropy: stats.entropy / n,
@@ -773,11 +810,36 @@ export class PpoTrainer {
       const native = stepInfo(r.envInfos?.[Math.floor(j / A)]).nativeReward as number[] | undefined;
       this.nativeReturn[s0 + j]! += native ? native[(s0 + j) % A]! : r.rewards[j]!;
     }
+    for (let j = 0; j < n; j++) if (r.autoreset[Math.floor(j / A)] !== 1) this.specReturnSlot[s0 + j]! += r.rewards[j]!;
+    (r.envInfos ?? []).forEach((info, k) => {
+      const comps = stepInfo(info).rewardComponents as Record<string, ArrayLike<number>> | undefined;
+      if (!comps) return;
+      for (const [name, values] of Object.entries(comps)) {
+        let slots = this.episodeComponentSlot.get(name);
+        if (!slots) this.episodeComponentSlot.set(name, (slots = new Float64Array(S)));
+        for (let a = 0; a < values.length && a < A; a++) slots[s0 + k * A + a]! += values[a]!;
+      }
+    });
     for (const ep of r.episodes) {
       const s = ep.env * vec.numAgents + ep.agent;
       const episodeReturn = this.nativeReturn[s]!;
       this.nativeReturn[s] = 0;
-      if (external && external[s]) continue;
+      const specReturn = this.specReturnSlot[s]!;
+      this.specReturnSlot[s] = 0;
+      const it = this.iteration_;
+      const learner = !(external && external[s]);
+      for (const [name, slots] of this.episodeComponentSlot) {
+        if (learner) it.components.set(name, (it.components.get(name) ?? 0) + slots[s]!);
+        slots[s] = 0;
+      }
+      if (!learner) continue;
+      it.episodes += 1;
+      it.specReturn += specReturn;
+      for (const [name, value] of Object.entries(episodeTaskMetrics(ep))) {
+        const m = it.metrics.get(name);
+        if (m) (m.sum += value), (m.n += 1);
+        else it.metrics.set(name, { sum: value, n: 1 });
+      }
       this.episodesSeen += 1;
       this.recentEpisodes.push({ return: episodeReturn, length: ep.length, ...(ep.isSuccess !== undefined ? { isSuccess: ep.isSuccess } : {}) });
       if (this.recentEpisodes.length > RECENT_EPISODES) this.recentEpisodes.shift();
@@ -807,6 +869,8 @@ export class PpoTrainer {
       recentEpisodes: this.recentEpisodes.map((e) => ({ ...e })),
       episodesSeen: this.episodesSeen,
       nativeReturn: Array.from(this.nativeReturn),
+      specReturn: Array.from(this.specReturnSlot),
+      episodeComponents: Object.fromEntries([...this.episodeComponentSlot].map(([name, slots]) => [name, Array.from(slots)])),
       transforms: (this.options.transforms ?? []).map((t) => t.getState?.() ?? null),
     };
   }
@@ -824,6 +888,9 @@ export class PpoTrainer {
     this.episodesSeen = state.episodesSeen;
     // A run resumed on another number of sim workers starts its episodes afresh.
     if (state.nativeReturn && state.nativeReturn.length === this.nativeReturn.length) this.nativeReturn.set(state.nativeReturn);
+    if (state.specReturn && state.specReturn.length === this.specReturnSlot.length) this.specReturnSlot.set(state.specReturn);
+    this.episodeComponentSlot.clear();
+    for (const [name, slots] of Object.entries(state.episodeComponents ?? {})) if (slots.length === this.S) this.episodeComponentSlot.set(name, Float64Array.from(slots));
     (this.options.transforms ?? []).forEach((t, i) => {
       const s = state.transforms?.[i];
       if (s !== undefined && s !== null) t.setState?.(s);

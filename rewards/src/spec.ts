@@ -337,7 +337,7 @@ export function isStateFunction(node: RewardNodeSpec, components: Record<string,
 }
 
 /** The presets parseRewardSpec accepts by name. */
-export const PRESET_NAMES = ['lucy', 'sum', 'sparse', 'native'] as const;
+export const PRESET_NAMES = ['starter', 'lucy', 'sum', 'sparse', 'native'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 /**
@@ -366,8 +366,24 @@ function lucyComponents(asPlainSum: boolean): Record<string, RewardNodeSpec> {
   };
 }
 
+/**
+ * The first reward to train a carball bot with, in the style of RLGym's tutorial rewards: per step, the
+ * car's speed toward the ball and the ball's velocity toward the opponent goal; per touch and per goal,
+ * a bonus. Every term pays for something a spectator can see (reaching the ball, hitting it, sending it
+ * goalward, scoring), so the return rises with the task metrics. No team spirit, no potentials.
+ */
+const STARTER_COMPONENTS: Record<string, RewardNodeSpec> = {
+  speedTowardBall: { term: 'speedTowardBall', weight: 0.05 },
+  touch: { term: 'event', touch: 1, weight: 1 },
+  velocityBallToGoal: { term: 'velocityBallToGoal', weight: 0.5 },
+  goal: { term: 'event', teamGoal: 1, weight: 10 },
+  concede: { term: 'event', concede: 1, weight: -10 },
+};
+
 export function presetSpec(name: PresetName): unknown {
   switch (name) {
+    case 'starter':
+      return { description: "RLGym-tutorial style: speed toward the ball, touches, ball velocity toward the opponent goal, goals", components: STARTER_COMPONENTS };
     case 'lucy':
       return { description: "Lucy-SKG's reward: KRC potentials and events, team spirit 0.3", gamma: 1, teamSpirit: 0.3, components: lucyComponents(false) };
     case 'sum':

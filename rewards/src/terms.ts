@@ -128,6 +128,19 @@ const velocityPlayerToBall: StateTermDefinition<object> = {
   },
 };
 
+const speedTowardBall: StateTermDefinition<object> = {
+  name: 'speedTowardBall',
+  description: 'max(0, (unit vector car → ball) · v_car) / 2300: velocityPlayerToBall without the penalty for driving away (RLGym tutorial SpeedTowardBallReward)',
+  domain: 'carball',
+  kind: 'state',
+  params: noParams,
+  create: () => (state, slot) => {
+    const s = carball(state);
+    const car = s.cars[slot]!;
+    return Math.max(0, dot(unit(sub(s.ball.pos, car.pos)), car.vel)) / RLGYM.carMaxSpeed;
+  },
+};
+
 const ownGoalParams = z.strictObject({ ownGoal: z.boolean().default(false) });
 const velocityBallToGoal: StateTermDefinition<z.infer<typeof ownGoalParams>> = {
   name: 'velocityBallToGoal',
@@ -301,6 +314,7 @@ export const TERMS: Readonly<Record<string, TermDefinition<never>>> = Object.fro
     liuDistancePlayerToBall,
     liuDistanceBallToGoal,
     velocityPlayerToBall,
+    speedTowardBall,
     velocityBallToGoal,
     faceBall,
     touchBall,

@@ -7,6 +7,7 @@ export * from './spaces';
 export * from './env';
 export * from './wrappers';
 export * from './registry';
+export * from './task-metrics';
 export * from './vector';
 export * from './check';
 export { parseOptions } from './options';

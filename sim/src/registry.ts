@@ -10,6 +10,7 @@ import { isMultiAgent, numAgentsOf, type AnyEnv, type Env } from './env';
 import { describeValue } from './rng';
 import type { Space } from './spaces';
 import { TimeLimit } from './wrappers';
+import { LENGTH_METRIC, validateTaskMetricSpecs, type TaskMetricSpec } from './task-metrics';
 
 export type EnvFactory = (options: Record<string, unknown>) => AnyEnv | Promise<AnyEnv>;
 
@@ -18,6 +19,8 @@ export interface EnvRegistration {
   readonly factory: EnvFactory;
   readonly maxEpisodeSteps?: number;
   readonly description?: string;
+  /** What an episode achieved, whatever the reward (sim/src/task-metrics.ts); `length` is always among them. */
+  readonly taskMetrics: readonly TaskMetricSpec[];
 }
 
 export interface MakeEnvOptions {
@@ -40,18 +43,25 @@ const registry = new Map<string, EnvRegistration>();
 
 const ENV_ID = /^[A-Za-z0-9][A-Za-z0-9_./:-]*$/;
 
-export function registerEnv(id: string, factory: EnvFactory, details: { maxEpisodeSteps?: number; description?: string } = {}): void {
+export function registerEnv(id: string, factory: EnvFactory, details: { maxEpisodeSteps?: number; description?: string; taskMetrics?: readonly TaskMetricSpec[] } = {}): void {
   if (typeof id !== 'string' || !ENV_ID.test(id)) throw new TypeError(`registerEnv: invalid env id ${describeValue(id)} (letters, digits and _ . / : - only)`);
   if (typeof factory !== 'function') throw new TypeError(`registerEnv(${id}): factory must be a function, got ${describeValue(factory)}`);
   if (registry.has(id)) throw new Error(`registerEnv: env id ${id} is already registered`);
   if (details.maxEpisodeSteps !== undefined && (!Number.isInteger(details.maxEpisodeSteps) || details.maxEpisodeSteps <= 0)) {
     throw new TypeError(`registerEnv(${id}): maxEpisodeSteps must be a positive integer, got ${describeValue(details.maxEpisodeSteps)}`);
   }
-  registry.set(id, { id, factory, ...details });
+  const own = details.taskMetrics ?? [];
+  validateTaskMetricSpecs(id, own);
+  registry.set(id, { id, factory, ...details, taskMetrics: own.some((m) => m.name === LENGTH_METRIC.name) ? [...own] : [...own, LENGTH_METRIC] });
 }
 
 export function registeredEnvIds(): string[] {
   return [...registry.keys()].sort();
+}
+
+/** The task metrics an env reports (its registration's, or just `length` for an unregistered env). */
+export function taskMetricSpecs(id: string): readonly TaskMetricSpec[] {
+  return registry.get(id)?.taskMetrics ?? [LENGTH_METRIC];
 }
 
 export function envRegistration(id: string): EnvRegistration {

@@ -13,6 +13,7 @@
  * In both modes `info.finalObs` holds the final observation of every slot whose episode ended on this
  * step (other rows are stale) and `info.episodes` lists the finished episodes with their returns.
  */
+import { stepTaskMetrics } from './task-metrics';
 import { assertSeed } from './rng';
 import { InvalidActionError, isMultiAgent, supportsSnapshot, numAgentsOf, type AnyEnv, type Info, type Observation } from './env';
 import { actionLength, boxSize, whyNotContained, formatSpace, type Space, type SpaceValue } from './spaces';
@@ -32,6 +33,8 @@ export interface FinishedEpisode {
   length: number;
   /** From the final step's `info.isSuccess` (or `info.agents[agent].isSuccess`), where the env reports it. */
   isSuccess?: boolean;
+  /** The env's task metrics at the episode's end (sim/src/task-metrics.ts), where the env reports them. */
+  metrics?: Record<string, number>;
 }
 
 export interface VecInfo {
@@ -267,7 +270,8 @@ export class VecEnv implements VecEnvLike {
       if (ended) {
         const agentInfo = (res.info?.agents as Info[] | undefined)?.[a];
         const success = agentInfo?.isSuccess ?? res.info?.isSuccess;
-        this.info.episodes.push({ env: i, agent: a, return: this.episodeReturn[s]!, length: this.episodeLength[s]!, ...(typeof success === 'boolean' ? { isSuccess: success } : {}) });
+        const metrics = stepTaskMetrics(res.info, a);
+        this.info.episodes.push({ env: i, agent: a, return: this.episodeReturn[s]!, length: this.episodeLength[s]!, ...(typeof success === 'boolean' ? { isSuccess: success } : {}), ...(metrics ? { metrics } : {}) });
         this.episodeReturn[s] = 0;
         this.episodeLength[s] = 0;
       }

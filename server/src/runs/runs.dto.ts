@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, IsUUID, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { RUN_STATUSES } from './run.entity';
+import { PRESET_NAMES } from '@rewardlab/rewards';
 
 export class CreateRunDto {
   @ApiProperty({ example: 'CartPole-v1', description: 'a registered env id (GET /api/envs)' })
@@ -11,7 +12,7 @@ export class CreateRunDto {
   env!: string;
 
   @ApiPropertyOptional({
-    oneOf: [{ type: 'string', enum: ['lucy', 'sum', 'sparse', 'native'] }, { type: 'object', description: 'a reward spec (rewards/README.md)' }],
+    oneOf: [{ type: 'string', enum: [...PRESET_NAMES] }, { type: 'object', description: 'a reward spec (rewards/README.md)' }],
     example: 'lucy',
     description: 'a reward preset name or a reward spec object; default native',
   })

@@ -121,7 +121,7 @@ export class RtbEnv extends BaseEnv<BoxValue> {
       reward,
       terminated,
       truncated: false,
-      info: { won, price, click, bid, budgetLeft: this.b, auctionsLeft: this.t, clicks: this.episodeClicks, cost: this.episodeCost },
+      info: { won, price, click, bid, budgetLeft: this.b, auctionsLeft: this.t, clicks: this.episodeClicks, cost: this.episodeCost, taskMetrics: { clicks: this.episodeClicks, spend: this.episodeCost, spendShare: this.budget > 0 ? this.episodeCost / this.budget : 0 } },
     };
   }
 

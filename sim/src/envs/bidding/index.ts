@@ -14,5 +14,10 @@ export { RtbEnv, RTB_ENV_ID, rtbOptionsSchema, type RtbOptions } from './env';
 export function registerBiddingEnvs(): void {
   registerEnv(RTB_ENV_ID, (options) => new RtbEnv(options as RtbOptions), {
     description: 'Real-time bidding (Cai et al. 2017): second-price auctions under a budget, episodes of N auctions, reward = clicks won.',
+    taskMetrics: [
+      { name: 'clicks', description: 'clicks won in the episode', better: 'higher' },
+      { name: 'spend', description: 'market prices paid in the episode', better: null, unit: 'price units' },
+      { name: 'spendShare', description: "the share of the episode's budget spent", better: null },
+    ],
   });
 }

@@ -21,6 +21,7 @@ import { advancedObsSize, CARBALL_OBS_BUILDERS, writeCarballObs, type CarballObs
 import type { Rapier } from './rapier';
 import { CARBALL, CARBALL_EVENT_NAMES, type CarballEvents, type CarballState } from './state';
 import { validateCarballState } from './validate';
+import { CarballEpisodeTally } from './metrics';
 import { CarballWorld, DEFAULT_SOLVER_ITERATIONS, EV, NUM_CONTROLS, NUM_EVENTS, type CarballWorldSnapshot } from './world';
 
 /** Builds the state of a reset: from the env's RNG, for the match's team size. */
@@ -176,6 +177,7 @@ export class CarballEnv implements MultiAgentEnv {
   readonly world: CarballWorld;
   private readonly parser: CarballActionParser;
   private readonly prevControls: Float32Array;
+  private readonly tally: CarballEpisodeTally;
   private rng: Rng | null = null;
   private started = false;
   private closed = false;
@@ -198,6 +200,7 @@ export class CarballEnv implements MultiAgentEnv {
     validateSetterOption(this.id, this.options.stateSetter, this.teamSize);
     this.world = new CarballWorld(rapier, { numArenas: 1, teamSize: this.teamSize, solverIterations: this.options.solverIterations });
     this.prevControls = new Float32Array(NUM_CONTROLS * this.world.numCars);
+    this.tally = new CarballEpisodeTally(this.world.numCars, this.teamSize, this.world.numCars);
   }
 
   reset(params?: ResetParams): MultiAgentResetResult {
@@ -212,6 +215,7 @@ export class CarballEnv implements MultiAgentEnv {
     this.world.rebuild();
     applyStateSetter(this.id, this.world, 0, setter, this.rng);
     this.prevControls.fill(0);
+    this.tally.clear(0);
     this.started = true;
     return { obs: this.observe(), info: { score: [this.world.score[0]!, this.world.score[1]!], tick: this.world.tick[0]! } };
   }
@@ -226,7 +230,8 @@ export class CarballEnv implements MultiAgentEnv {
     const { terminated, truncated } = runTicks(w, 0, this.options);
     this.prevControls.set(w.controls);
     const reward = this.agents.map((_, c) => goalReward(w, 0, c));
-    const agents = this.agents.map((_, c) => ({ events: eventsOf(w, 0, c) }));
+    this.tally.record(w, 0, 0);
+    const agents = this.agents.map((_, c) => ({ events: eventsOf(w, 0, c), taskMetrics: this.tally.metrics(c) }));
     return { obs: this.observe(), reward, terminated, truncated, info: { agents, score: [w.score[0]!, w.score[1]!], tick: w.tick[0]! } };
   }
 

@@ -6,6 +6,7 @@
 import { registerEnv } from '../../registry';
 import { CarballEnv, type CarballOptions } from './env';
 import { loadRapier, type RapierFlavor } from './rapier';
+import { CARBALL_TASK_METRICS } from './metrics';
 
 export * from './state';
 export { CAR_MODEL, BOOST_PADS, KICKOFF_SPAWNS, RESPAWN_SPAWNS, PAD_RADIUS_UU, evalCurve, type Curve, type BoostPad } from './arena';
@@ -16,6 +17,7 @@ export { CarballWorld, DEFAULT_SOLVER_ITERATIONS, NUM_CONTROLS, SPAWN_BOOST, yaw
 export { CarballStateError, validateCarballState } from './validate';
 export { ballChaser, ballChaserControls, BALL_CHASER } from './ball-chaser';
 export { loadRapier, DEFAULT_RAPIER_FLAVOR, type Rapier, type RapierFlavor } from './rapier';
+export { CARBALL_TASK_METRICS, CarballEpisodeTally } from './metrics';
 export { CarballVecEnv, type CarballVecEnvOptions, type CarballVecSnapshot } from './vector';
 
 /** Builds a carball env after loading Rapier (what the registry's factories call). */
@@ -28,6 +30,7 @@ export function registerCarballEnvs(): void {
   for (const teamSize of [1, 2, 3] as const) {
     registerEnv(`carball-${teamSize}v${teamSize}`, (options) => createCarballEnv({ ...options, teamSize } as CarballOptions), {
       description: `Car soccer ${teamSize}v${teamSize} on Rapier: RLGym AdvancedObs, 90-action lookup table, 120 Hz physics, action repeat 8.`,
+      taskMetrics: CARBALL_TASK_METRICS,
     });
   }
 }

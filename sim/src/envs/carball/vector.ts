@@ -21,6 +21,7 @@ import { advancedObsSize, writeCarballObs } from './obs';
 import { loadRapier, type Rapier, type RapierFlavor } from './rapier';
 import { CARBALL_EVENT_NAMES, type CarballEvents, type CarballState } from './state';
 import { validateCarballState } from './validate';
+import { CarballEpisodeTally } from './metrics';
 import { CarballWorld, NUM_CONTROLS, NUM_EVENTS, type CarballWorldSnapshot } from './world';
 
 export interface CarballVecSnapshot {
@@ -65,6 +66,7 @@ export class CarballVecEnv implements VecEnvLike {
   private readonly endedNow: Uint8Array;
   private readonly episodeReturn: Float64Array;
   private readonly episodeLength: Int32Array;
+  private readonly tally: CarballEpisodeTally;
   private readonly envInfos: (CarballVecStepInfo & { final: CarballVecStepInfo | undefined })[];
   private rngs: Rng[];
   private started = false;
@@ -101,6 +103,7 @@ export class CarballVecEnv implements VecEnvLike {
     this.endedNow = new Uint8Array(numEnvs);
     this.episodeReturn = new Float64Array(this.numSlots);
     this.episodeLength = new Int32Array(this.numSlots);
+    this.tally = new CarballEpisodeTally(this.numAgents, this.options.teamSize, this.numSlots);
     this.envInfos = Array.from({ length: numEnvs }, () => ({
       agents: Array.from({ length: this.numAgents }, () => ({ events: Object.fromEntries(CARBALL_EVENT_NAMES.map((k) => [k, 0])) as unknown as CarballEvents })),
       score: [0, 0] as [number, number],
@@ -199,6 +202,7 @@ export class CarballVecEnv implements VecEnvLike {
       const end = this.endedNow[i]!;
       this.prevControls.set(w.controls.subarray(i * n * NUM_CONTROLS, (i + 1) * n * NUM_CONTROLS), i * n * NUM_CONTROLS);
       const envInfo = this.envInfos[i]!;
+      this.tally.record(w, i, i);
       for (let a = 0; a < n; a++) {
         const s = i * n + a;
         const r = goalReward(w, i, a);
@@ -212,7 +216,7 @@ export class CarballVecEnv implements VecEnvLike {
         const base = NUM_EVENTS * s;
         for (let e = 0; e < NUM_EVENTS; e++) ev[CARBALL_EVENT_NAMES[e]!] = w.events[base + e]!;
         if (end) {
-          info.episodes.push({ env: i, agent: a, return: this.episodeReturn[s]!, length: this.episodeLength[s]! });
+          info.episodes.push({ env: i, agent: a, return: this.episodeReturn[s]!, length: this.episodeLength[s]!, metrics: this.tally.metrics(s) });
           this.episodeReturn[s] = 0;
           this.episodeLength[s] = 0;
         }
@@ -276,6 +280,7 @@ export class CarballVecEnv implements VecEnvLike {
 
   private resetArena(i: number, setter: CarballStateSetter): void {
     applyStateSetter(this.envId, this.world, i, setter, this.rngs[i]!);
+    this.tally.clear(i);
     const n = this.numAgents;
     this.prevControls.fill(0, i * n * NUM_CONTROLS, (i + 1) * n * NUM_CONTROLS);
     for (let a = 0; a < n; a++) {

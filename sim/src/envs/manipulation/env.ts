@@ -192,7 +192,7 @@ export class ManipulationEnv extends BaseEnv<BoxValue> {
     const d = this.goalDistance();
     const success = this.isSuccessAt(d);
     const reward = this.rewardType === 'dense' ? -d : success ? 0 : -1;
-    return { obs: this.observation(), reward, terminated: false, truncated: false, info: { isSuccess: success } };
+    return { obs: this.observation(), reward, terminated: false, truncated: false, info: { isSuccess: success, taskMetrics: { goalDistance: d } } };
   }
 
   /** Distance from the achieved goal to the desired one (door: how far the angle falls short, rad). */

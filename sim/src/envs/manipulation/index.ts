@@ -12,6 +12,7 @@
  */
 import { EnvOptionsError, type AnyEnv } from '../../env';
 import { registerEnv } from '../../registry';
+import { SUCCESS_METRIC } from '../../task-metrics';
 import { FlattenObservation } from '../../wrappers';
 import { loadRapier, type RapierFlavor } from '../carball/rapier';
 import { ManipulationEnv, MANIPULATION_TASKS, TASKS, type ManipulationOptions, type ManipulationTask } from './env';
@@ -37,7 +38,11 @@ export function registerManipulationEnvs(): void {
         const env = await createManipulationEnv(task, rest);
         return flatten === false ? env : (new FlattenObservation(env) as unknown as AnyEnv);
       },
-      { maxEpisodeSteps: TASKS[task].maxEpisodeSteps, description: `${TASKS[task].description} Flattened dict observation; option flatten: false for the dict.` },
+      {
+        maxEpisodeSteps: TASKS[task].maxEpisodeSteps,
+        description: `${TASKS[task].description} Flattened dict observation; option flatten: false for the dict.`,
+        taskMetrics: [SUCCESS_METRIC, { name: 'goalDistance', description: task === 'door-open' ? "how far the door's angle falls short of the goal angle at the episode's end" : task === 'reach' ? "the gripper's distance to the goal at the episode's end" : "the object's distance to the goal at the episode's end", better: 'lower', unit: task === 'door-open' ? 'rad' : 'm' }],
+      },
     );
   }
 }
