@@ -82,6 +82,16 @@ describe.each(situations)('carball state terms on a hand-built %s', (_label, s) 
     }
   });
 
+  it('SpeedTowardBall = max(0, (unit car → ball) · v_car) / 2300: 0 when driving away', () => {
+    const f = stateTerm('speedTowardBall');
+    for (const i of slots) {
+      const c = s.cars[i]!;
+      expect(f(s, i)).toBeCloseTo(Math.max(0, dot(unit(sub(s.ball.pos, c.pos)), c.vel)) / CAR_MAX_SPEED, 12);
+      const away = { ...s, cars: s.cars.map((x, k) => (k === i ? { ...x, vel: [-(s.ball.pos[0] - x.pos[0]), -(s.ball.pos[1] - x.pos[1]), 0] as Vec3 } : x)) };
+      expect(f(away, i)).toBe(0);
+    }
+  });
+
   it('VelocityBallToGoal = (unit ball → attacked goal back) · v_ball / 6000', () => {
     const f = stateTerm('velocityBallToGoal');
     for (const i of slots) expect(f(s, i)).toBeCloseTo(dot(unit(sub(attacked(s.cars[i]!.team), s.ball.pos)), s.ball.vel) / BALL_MAX_SPEED, 12);
