@@ -80,6 +80,14 @@ export function defineApiSuite(name: string, open: () => Promise<Database | { sk
       expect(metrics.map((m: { step: number }) => m.step)).toEqual(Array.from({ length: 2048 / STEPS_PER_ITERATION }, (_, i) => (i + 1) * STEPS_PER_ITERATION));
       for (const key of ['meanReturn', 'policyLoss', 'valueLoss', 'entropy', 'stepsPerSecond']) expect(typeof metrics[metrics.length - 1][key]).toBe('number');
       expect(metrics[0].rewardComponents).toHaveProperty('native');
+      // Task metrics are stored beside the reward: CartPole's is the episode length, and with the native
+      // spec the one component's per-episode sum is the spec's return, which is that length.
+      const withEpisodes = metrics.filter((m: { iterationEpisodes: number | null }) => (m.iterationEpisodes ?? 0) > 0);
+      expect(withEpisodes.length).toBeGreaterThan(0);
+      for (const m of withEpisodes) {
+        expect(m.episodeComponents.native).toBeCloseTo(m.specReturn, 6);
+        expect(m.taskMetrics.length).toBeCloseTo(m.specReturn, 6);
+      }
       const after = (await api(base, 'GET', `/api/runs/${id}/metrics?after=1024`)).body.metrics;
       expect(after[0].step).toBe(1024 + STEPS_PER_ITERATION);
 

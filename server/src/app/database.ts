@@ -13,9 +13,10 @@ import { Checkpoint } from '../checkpoints/checkpoint.entity';
 import { ReplayFile } from '../replays/replay-file.entity';
 import { InitialSchema1764100000000 } from './migrations/1764100000000-initial-schema';
 import { RunQueue1764300000000 } from './migrations/1764300000000-run-queue';
+import { TaskMetrics1764900000000 } from './migrations/1764900000000-task-metrics';
 
 export const ENTITIES = [Experiment, Run, MetricBatch, Checkpoint, ReplayFile];
-export const MIGRATIONS = [InitialSchema1764100000000, RunQueue1764300000000];
+export const MIGRATIONS = [InitialSchema1764100000000, RunQueue1764300000000, TaskMetrics1764900000000];
 
 export function dataSourceOptions(db: DatabaseConfig): DataSourceOptions {
   const common = { entities: ENTITIES, migrations: MIGRATIONS, migrationsRun: false, synchronize: false, logging: false } as const;

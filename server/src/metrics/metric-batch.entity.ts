@@ -26,6 +26,22 @@ export class MetricBatch {
   @Column('simple-json')
   rewardComponents!: Record<string, number>;
 
+  /** The env's task metrics (what the episodes achieved), averaged over the episodes that ended in the iteration. */
+  @Column('simple-json', { nullable: true })
+  taskMetrics!: Record<string, number> | null;
+
+  /** Each reward component's sum over an episode, averaged over the same episodes. */
+  @Column('simple-json', { nullable: true })
+  episodeComponents!: Record<string, number> | null;
+
+  /** The reward spec's own return (before return transforms), averaged over the same episodes. */
+  @Column('double precision', { nullable: true })
+  specReturn!: number | null;
+
+  /** The episodes that ended in the iteration. */
+  @Column('integer', { nullable: true })
+  iterationEpisodes!: number | null;
+
   @Column('double precision', { nullable: true })
   policyLoss!: number | null;
 

@@ -12,6 +12,10 @@ export class MetricBatchDto {
   @ApiPropertyOptional({ nullable: true }) @IsOptional() @IsNumber() meanLength?: number | null;
   @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0) episodes?: number;
   @ApiPropertyOptional({ description: 'component → mean per-step value' }) @IsOptional() @IsObject() rewardComponents?: Record<string, number>;
+  @ApiPropertyOptional({ description: "task metric → its mean over the episodes that ended in the iteration (the env's own measures: touches, goals, success, length, …)" }) @IsOptional() @IsObject() taskMetrics?: Record<string, number>;
+  @ApiPropertyOptional({ description: 'component → its sum over an episode, averaged over the episodes that ended in the iteration' }) @IsOptional() @IsObject() episodeComponents?: Record<string, number>;
+  @ApiPropertyOptional({ nullable: true, description: "the reward spec's return, averaged over the same episodes" }) @IsOptional() @IsNumber() specReturn?: number | null;
+  @ApiPropertyOptional({ description: 'episodes that ended in the iteration' }) @IsOptional() @IsInt() @Min(0) @Max(2_147_483_647) iterationEpisodes?: number;
   @ApiPropertyOptional() @IsOptional() @IsNumber() policyLoss?: number | null;
   @ApiPropertyOptional() @IsOptional() @IsNumber() valueLoss?: number | null;
   @ApiPropertyOptional() @IsOptional() @IsNumber() entropy?: number | null;

@@ -7,6 +7,9 @@ import { RunEvents } from '../stream/run-events';
 
 const finite = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 
+/** A name → number record with non-finite (or non-number) values stored as null. */
+const finiteRecord = (r: Record<string, unknown>): Record<string, number> => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, finite(v)])) as Record<string, number>;
+
 export type MetricBatchView = Omit<MetricBatch, 'id' | 'runId'>;
 
 export function metricView(b: MetricBatch): MetricBatchView {
@@ -33,7 +36,11 @@ export class MetricsService {
       meanReturn: finite(b.meanReturn),
       meanLength: finite(b.meanLength),
       episodes: b.episodes ?? 0,
-      rewardComponents: Object.fromEntries(Object.entries(b.rewardComponents ?? {}).map(([k, v]) => [k, finite(v)])) as Record<string, number>,
+      rewardComponents: finiteRecord(b.rewardComponents ?? {}),
+      taskMetrics: b.taskMetrics ? finiteRecord(b.taskMetrics) : null,
+      episodeComponents: b.episodeComponents ? finiteRecord(b.episodeComponents) : null,
+      specReturn: finite(b.specReturn),
+      iterationEpisodes: b.iterationEpisodes ?? null,
       policyLoss: finite(b.policyLoss),
       valueLoss: finite(b.valueLoss),
       entropy: finite(b.entropy),
