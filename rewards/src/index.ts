@@ -13,3 +13,4 @@ export * from './distances';
 export * from './vec-wrapper';
 export * from './vlm';
 export * from './perceptual';
+export * from './diagnostics';
