@@ -91,7 +91,7 @@ export function diagnoseRewardHacking(batches: readonly DiagnosticsBatch[], spec
     if (unknown.length) throw new DiagnosticsError(`unknown task metric${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; this env reports ${known.join(', ')}`);
   }
   const judged = only ? specs.filter((s) => only.includes(s.name)) : specs;
-  const usable = batches.filter((b) => (b.iterationEpisodes ?? 0) > 0 && finiteOrNull(b.specReturn) !== null && b.taskMetrics);
+  const usable = usableBatches(batches);
   const { t: T, minIterations } = DIAGNOSTICS_THRESHOLDS;
   const base = { thresholds: { t: T, minIterations }, iterations: usable.length, steps: usable.length ? ([usable[0]!.step, usable[usable.length - 1]!.step] as [number, number]) : null };
   if (usable.length < minIterations) {
@@ -130,6 +130,32 @@ export function diagnoseRewardHacking(batches: readonly DiagnosticsBatch[], spec
     message = `the return rises with the task: ${improving.map((m) => `${m.name} ${fmt(m.early)} → ${fmt(m.late)}`).join(', ')}`;
   }
   return { ...base, status: flagged ? 'flagged' : 'ok', message, specReturn, metrics, growingComponents };
+}
+
+/** Iterations with finished episodes, in step order: the ones whose task metrics and episode sums mean something. */
+function usableBatches(batches: readonly DiagnosticsBatch[]): DiagnosticsBatch[] {
+  return batches.filter((b) => (b.iterationEpisodes ?? 0) > 0 && finiteOrNull(b.specReturn) !== null && b.taskMetrics);
+}
+
+/**
+ * Where a run ended up: each task metric's and each component's episode sum's mean over the last third of
+ * the iterations with finished episodes (the same part the alarm calls late), and the spec's return there.
+ * What an A/B puts side by side.
+ */
+export function lateSummary(batches: readonly DiagnosticsBatch[]): { iterations: number; specReturn: number | null; taskMetrics: Record<string, number | null>; episodeComponents: Record<string, number | null> } {
+  const usable = usableBatches(batches);
+  const late = usable.slice(usable.length - Math.max(1, Math.floor(usable.length / 3)));
+  const meanOf = (pick: (b: DiagnosticsBatch) => Record<string, number | null> | null | undefined): Record<string, number | null> => {
+    const names = [...new Set(late.flatMap((b) => Object.keys(pick(b) ?? {})))];
+    return Object.fromEntries(
+      names.map((name) => {
+        const xs = late.map((b) => finiteOrNull(pick(b)?.[name])).filter((x): x is number => x !== null);
+        return [name, xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null];
+      }),
+    );
+  };
+  const returns = late.map((b) => b.specReturn!);
+  return { iterations: late.length, specReturn: returns.length ? returns.reduce((a, b) => a + b, 0) / returns.length : null, taskMetrics: meanOf((b) => b.taskMetrics), episodeComponents: meanOf((b) => b.episodeComponents) };
 }
 
 function componentShares(early: DiagnosticsBatch[], late: DiagnosticsBatch[]): ComponentShare[] {

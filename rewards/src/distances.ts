@@ -147,10 +147,15 @@ export function starc(specA: RewardSpecLike, specB: RewardSpecLike, transitions:
   return rewardDistances(specA, specB, transitions, options).starc;
 }
 
-/** Both distances from one canonicalisation of each spec (same draws for both). */
-export function rewardDistances(specA: RewardSpecLike, specB: RewardSpecLike, transitions: readonly Transition[], options: DistanceOptions = {}): { epic: number; starc: number } {
+/**
+ * Both distances from one canonicalisation of each spec (same draws for both). `constant` says which
+ * canonical rewards are zero on these transitions (a reward that pays only potential shaping, or only for
+ * events that never happened here): against such a reward EPIC is √½ and STARC ½ whatever the other is.
+ */
+export function rewardDistances(specA: RewardSpecLike, specB: RewardSpecLike, transitions: readonly Transition[], options: DistanceOptions = {}): { epic: number; starc: number; constant: [boolean, boolean] } {
   const gamma = options.gamma ?? rewardFunctionFor(specA, transitions).gamma;
   const a = canonicalizeReward(specA, transitions, { ...options, gamma });
   const b = canonicalizeReward(specB, transitions, { ...options, gamma });
-  return { epic: pearsonDistance(a, b), starc: normalizedL2Distance(a, b) };
+  const isZero = (x: Float64Array): boolean => x.every((v) => v === 0);
+  return { epic: pearsonDistance(a, b), starc: normalizedL2Distance(a, b), constant: [isZero(a), isZero(b)] };
 }

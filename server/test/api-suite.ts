@@ -126,6 +126,94 @@ export function defineApiSuite(name: string, open: () => Promise<Database | { sk
       expect(listed.runs.map((r: { id: string }) => r.id)).toContain(id);
     }, 120_000);
 
+    it('the reward debugger: the alarm flags a farmed run and not an honest one, an A/B compares them, bad input is refused', async (ctx) => {
+      if (skip) return ctx.skip();
+      const base = server!.url;
+      // −1 a step plus 2·(pole angular velocity)²: swinging pays more than the step costs and ends the
+      // episode sooner, so the spec's return rises while CartPole's task metric (length) falls.
+      const farmed = { components: { cost: { term: 'constant', value: -1 }, swing: { term: 'observation', index: 3, power: 2, scale: 2 } } };
+      const carballOnly = { components: { touch: { term: 'touchBall' } } };
+      const runsBefore = (await api(base, 'GET', '/api/runs?limit=500')).body.total;
+      const badAb = await api(base, 'POST', '/api/runs/ab', { env: 'CartPole-v1', steps: 8192, rewards: [farmed, carballOnly] });
+      expect(badAb.status).toBe(400);
+      expect(badAb.body.field).toBe('rewards.1');
+      expect(badAb.body.message).toMatch(/^rewards\.1: does not fit CartPole-v1/);
+      expect((await api(base, 'POST', '/api/runs/ab', { env: 'CartPole-v1', steps: 8192, rewards: ['native'] })).body.field).toBe('rewards');
+      expect((await api(base, 'GET', '/api/runs?limit=500')).body.total).toBe(runsBefore);
+
+      const ab = await api(base, 'POST', '/api/runs/ab', { env: 'CartPole-v1', steps: 8192, seed: 0, replayEvery: 0, hyperparameters: { learningRate: 5e-4 }, rewards: [farmed, 'native'] });
+      expect(ab.status).toBe(201);
+      const [a, b] = ab.body.runs as { id: string; experimentId: string; seed: number; steps: number; reward: unknown }[];
+      expect(a!.experimentId).toBe(ab.body.experimentId);
+      expect(b!.experimentId).toBe(ab.body.experimentId);
+      expect([a!.seed, a!.steps, b!.seed, b!.steps]).toEqual([0, 8192, 0, 8192]);
+      expect(b!.reward).toBe('native');
+      const experiment = (await api(base, 'GET', `/api/experiments/${ab.body.experimentId}`)).body;
+      expect(experiment.name).toBe('A/B on CartPole-v1: custom spec vs native');
+
+      // With both A/B runs taking the two trainer slots, a third run waits queued, without metrics.
+      const waiting = (await api(base, 'POST', '/api/runs', { env: 'Pendulum-v1', steps: 100_000 })).body.id as string;
+      const noMetrics = await api(base, 'GET', `/api/runs/${waiting}/diagnostics`);
+      expect(noMetrics.status).toBe(409);
+      expect(noMetrics.body.message).toMatch(/has no training metrics yet/);
+      const otherEnv = await api(base, 'GET', `/api/runs/${a!.id}/compare/${waiting}`);
+      expect(otherEnv.status).toBe(400);
+      expect(otherEnv.body.message).toMatch(/one env: run .* trains CartPole-v1, run .* trains Pendulum-v1/);
+      expect((await api(base, 'POST', `/api/runs/${waiting}/stop`)).status).toBe(202);
+      expect((await api(base, 'GET', '/api/runs/00000000-0000-4000-8000-000000000000/diagnostics')).status).toBe(404);
+      expect((await api(base, 'GET', `/api/runs/${a!.id}/compare/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
+
+      for (const id of [a!.id, b!.id]) {
+        const run = await waitFor(`A/B run ${id}`, async () => {
+          const r = await api(base, 'GET', `/api/runs/${id}`);
+          return ['succeeded', 'failed'].includes(r.body.status) && r.body;
+        });
+        expect(run.status).toBe('succeeded');
+      }
+      const flagged = (await api(base, 'GET', `/api/runs/${a!.id}/diagnostics`)).body;
+      expect(flagged.status).toBe('flagged');
+      expect(flagged.env).toBe('CartPole-v1');
+      expect(flagged.taskMetrics.map((m: { name: string }) => m.name)).toEqual(['length']);
+      expect(flagged.metrics[0]).toMatchObject({ name: 'length', verdict: 'falling' });
+      expect(flagged.growingComponents[0].name).toBe('swing');
+      expect(flagged.specReturn.t).toBeGreaterThanOrEqual(flagged.thresholds.t);
+      const honest = (await api(base, 'GET', `/api/runs/${b!.id}/diagnostics?metrics=length`)).body;
+      expect(honest.status).toBe('ok');
+      expect(honest.metrics[0]).toMatchObject({ name: 'length', verdict: 'improving' });
+      const unknown = await api(base, 'GET', `/api/runs/${b!.id}/diagnostics?metrics=length,touches`);
+      expect(unknown.status).toBe(400);
+      expect(unknown.body.field).toBe('metrics');
+      expect(unknown.body.message).toBe('metrics: unknown task metric "touches"; this env reports length');
+
+      const compared = (await api(base, 'GET', `/api/runs/${a!.id}/compare/${b!.id}`)).body;
+      expect(compared.env).toBe('CartPole-v1');
+      expect(compared.runs.map((r: { id: string }) => r.id)).toEqual([a!.id, b!.id]);
+      expect(compared.runs.map((r: { diagnostics: { status: string } }) => r.diagnostics.status)).toEqual(['flagged', 'ok']);
+      expect(compared.differences).toEqual([]);
+      // The farmed run ends with short episodes, the honest one with long ones; the late means are those of the metric batches.
+      const metricsB = (await api(base, 'GET', `/api/runs/${b!.id}/metrics`)).body.metrics.filter((m: { iterationEpisodes: number }) => m.iterationEpisodes > 0);
+      const lateB = metricsB.slice(metricsB.length - Math.floor(metricsB.length / 3));
+      expect(compared.runs[1].taskMetrics.length).toBeCloseTo(lateB.reduce((s: number, m: { taskMetrics: { length: number } }) => s + m.taskMetrics.length, 0) / lateB.length, 9);
+      expect(compared.runs[0].taskMetrics.length).toBeLessThan(compared.runs[1].taskMetrics.length);
+      expect(Object.keys(compared.runs[0].episodeComponents).sort()).toEqual(['cost', 'swing']);
+      // The env's own reward is unknown on recombined transitions, so there is no distance to the native spec.
+      expect(compared.distances).toBeNull();
+      expect(compared.distanceError).toMatch(/native/);
+
+      // The B side of an A/B against an existing run copies everything but the reward.
+      const against = await api(base, 'POST', `/api/runs/${a!.id}/ab`, { reward: { components: { cost: { term: 'constant', value: -1 } } } });
+      expect(against.status).toBe(201);
+      expect(against.body).toMatchObject({ env: 'CartPole-v1', steps: 8192, seed: 0, experimentId: ab.body.experimentId, hyperparameters: { learningRate: 5e-4 } });
+      expect((await api(base, 'POST', `/api/runs/${against.body.id}/stop`)).status).toBe(202);
+      const distance = (await api(base, 'GET', `/api/runs/${a!.id}/compare/${against.body.id}`)).body;
+      expect(distance.distances.epic).toBeGreaterThan(0);
+      expect(distance.distances.epic).toBeLessThanOrEqual(1);
+      // A constant reward canonicalises to 0: C(R) = −1 + E[γ·(−1) − (−1) − γ·(−1)] = 0.
+      expect(distance.distances.constant).toEqual([false, true]);
+      expect(distance.distances.epic).toBeCloseTo(Math.SQRT1_2, 12);
+      expect((await api(base, 'POST', `/api/runs/${a!.id}/ab`, { reward: 'nope' })).body.field).toBe('reward');
+    }, 180_000);
+
     it('groups runs under experiments', async (ctx) => {
       if (skip) return ctx.skip();
       const base = server!.url;

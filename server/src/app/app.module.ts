@@ -12,6 +12,7 @@ import { HealthModule } from '../health/health.module';
 import { WorkersModule } from '../workers/workers.module';
 import { EnvsModule } from '../envs/envs.module';
 import { StreamModule } from '../stream/stream.module';
+import { DiagnosticsModule } from '../diagnostics/diagnostics.module';
 
 @Module({})
 export class AppModule {
@@ -31,6 +32,7 @@ export class AppModule {
         HealthModule,
         WorkersModule,
         EnvsModule,
+        DiagnosticsModule,
       ],
       controllers: [StatusPageController],
       providers: [{ provide: SERVER_CONFIG, useValue: config }],

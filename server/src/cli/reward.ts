@@ -217,8 +217,9 @@ export function registerRewardCommands(program: Command): void {
         const transitions = await sampleTransitions(env, { samples: opts.samples, seed: opts.seed });
         const gamma = opts.gamma ?? a.gamma;
         const d = rewardDistances(a, b, transitions, { gamma, canonicalSamples: opts.canonicalSamples, seed: opts.seed });
-        const result = { epic: d.epic, starc: d.starc, env: env.id, samples: transitions.length, gamma };
-        emitResult(result, opts, (r: typeof result) => `EPIC ${r.epic.toFixed(6)}  STARC ${r.starc.toFixed(6)}  (${r.samples} transitions of ${r.env}, γ = ${r.gamma})`);
+        const result = { epic: d.epic, starc: d.starc, env: env.id, samples: transitions.length, gamma, constant: d.constant };
+        const note = (r: typeof result): string => (r.constant.some(Boolean) ? `\nnote: ${r.constant.map((c, i) => (c ? `spec ${i + 1}` : '')).filter(Boolean).join(' and ')} canonicalise to 0 on these transitions (potential shaping only, or events that never happened under random actions): the distance says only that` : '');
+        emitResult(result, opts, (r: typeof result) => `EPIC ${r.epic.toFixed(6)}  STARC ${r.starc.toFixed(6)}  (${r.samples} transitions of ${r.env}, γ = ${r.gamma})${note(r)}`);
       } finally {
         await env.close();
       }

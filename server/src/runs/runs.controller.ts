@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { RunsService, runView } from './runs.service';
-import { CreateRunDto, ListRunsQueryDto } from './runs.dto';
+import { CreateAbAgainstDto, CreateAbDto, CreateRunDto, ListRunsQueryDto } from './runs.dto';
 
 @ApiTags('runs')
 @Controller('api/runs')
@@ -12,6 +12,18 @@ export class RunsController {
   @Post()
   create(@Body() dto: CreateRunDto) {
     return this.runs.create(dto);
+  }
+
+  /** An A/B: two runs that differ only in their reward (same env, steps, seed, hyperparameters), grouped in one experiment. */
+  @Post('ab')
+  createAb(@Body() dto: CreateAbDto) {
+    return this.runs.createAb(dto);
+  }
+
+  /** The B side of an A/B against run `id`: a new run like it in every setting but the reward, in its experiment. */
+  @Post(':id/ab')
+  createAbAgainst(@Param('id') id: string, @Body() dto: CreateAbAgainstDto) {
+    return this.runs.createAbAgainst(id, dto.reward);
   }
 
   @Get()

@@ -1,6 +1,6 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, IsUUID, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, IsUUID, Max, MaxLength, Min, Validate, ValidateIf, ValidatorConstraint, type ValidatorConstraintInterface } from 'class-validator';
 import { RUN_STATUSES } from './run.entity';
 import { PRESET_NAMES } from '@rewardlab/rewards';
 
@@ -106,4 +106,41 @@ export class ListRunsQueryDto {
   @IsOptional()
   @IsUUID()
   experimentId?: string;
+}
+
+/** A reward value as a run takes it: a preset name or a spec object. */
+const isRewardValue = (r: unknown): boolean => typeof r === 'string' || (typeof r === 'object' && r !== null && !Array.isArray(r));
+
+@ValidatorConstraint({ name: 'rewardValues' })
+class RewardValues implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return Array.isArray(value) && value.every(isRewardValue);
+  }
+  defaultMessage(): string {
+    return 'each reward must be a preset name or a reward spec object';
+  }
+}
+
+/** Two runs that differ only in their reward: everything of CreateRunDto but `reward`, and the two rewards. */
+export class CreateAbDto extends OmitType(CreateRunDto, ['reward'] as const) {
+  @ApiProperty({ example: ['starter', 'lucy'], description: 'the two rewards (preset names or spec objects), A then B' })
+  @IsArray()
+  @ArrayMinSize(2)
+  @ArrayMaxSize(2)
+  @Validate(RewardValues)
+  rewards!: (string | Record<string, unknown>)[];
+
+  @ApiPropertyOptional({ description: 'name of the experiment that groups the two runs (default: "A/B on ENV: A vs B"); ignored with experimentId' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  name?: string;
+}
+
+/** The B side of an A/B against an existing run. */
+export class CreateAbAgainstDto {
+  @ApiProperty({ oneOf: [{ type: 'string', enum: [...PRESET_NAMES] }, { type: 'object', description: 'a reward spec' }], example: 'lucy', description: 'the reward of the new run; everything else is copied from the run' })
+  @ValidateIf((o: CreateAbAgainstDto) => typeof o.reward !== 'object' || o.reward === null)
+  @IsString({ message: 'reward must be a preset name or a reward spec object' })
+  reward!: string | Record<string, unknown>;
 }

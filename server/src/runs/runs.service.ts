@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { In, type Repository } from 'typeorm';
 import { Run, type RunStatus } from './run.entity';
-import type { CreateRunDto, ListRunsQueryDto } from './runs.dto';
+import type { CreateAbDto, CreateRunDto, ListRunsQueryDto } from './runs.dto';
 import { validateRunRequest } from './run-validation';
 import { RunRecorder, type RunTrainer } from './run-trainer';
 import { SERVER_CONFIG, type ServerConfig } from '../app/config';
@@ -16,6 +16,8 @@ import { RunEvents } from '../stream/run-events';
 import { RunQueue } from '../queue/run-queue';
 
 export type RunView = Omit<Run, 'runDir'>;
+
+const rewardLabel = (reward: unknown): string => (typeof reward === 'string' ? reward : 'custom spec');
 
 export function runView(run: Run): RunView {
   const { runDir: _dir, ...rest } = run;
@@ -93,6 +95,48 @@ export class RunsService implements OnApplicationBootstrap, OnApplicationShutdow
     this.events.publish({ type: 'status', runId: id, status: 'queued' });
     await this.dispatch(run);
     return runView(run);
+  }
+
+  /**
+   * Two runs that differ only in their reward. Both specs are checked against the env before either run is
+   * made, so a spec that does not fit leaves nothing behind; the runs share an experiment (a new one named
+   * after the pair unless `experimentId` is given).
+   */
+  async createAb(dto: CreateAbDto): Promise<{ experimentId: string; runs: RunView[] }> {
+    const { rewards, name, ...common } = dto;
+    for (const [i, reward] of rewards.entries()) {
+      try {
+        await validateRunRequest({ ...common, reward });
+      } catch (err) {
+        const body = (err as { getResponse?: () => { field?: string; message?: string } }).getResponse?.();
+        if (body?.field === 'reward') throw badField(`rewards.${i}`, body.message!.replace(/^reward: /, ''));
+        throw err;
+      }
+    }
+    const experimentId = common.experimentId ?? (await this.newExperiment(name ?? `A/B on ${common.env}: ${rewardLabel(rewards[0])} vs ${rewardLabel(rewards[1])}`));
+    const runs = [];
+    for (const reward of rewards) runs.push(await this.create({ ...common, reward, experimentId }));
+    return { experimentId, runs };
+  }
+
+  /** A run like `id` in every setting but the reward, in `id`'s experiment (one made for the pair when it has none). */
+  async createAbAgainst(id: string, reward: string | Record<string, unknown>): Promise<RunView> {
+    const a = await this.get(id);
+    let experimentId = a.experimentId;
+    const dto: CreateRunDto = { env: a.env, steps: a.steps, seed: a.seed, workers: a.workers, algo: a.algo, hyperparameters: a.hyperparameters, checkpointEvery: a.checkpointEvery, replayEvery: a.replayEvery, ...(a.simWorkers ? { simWorkers: a.simWorkers } : {}), reward };
+    await validateRunRequest(dto);
+    if (!experimentId) {
+      experimentId = await this.newExperiment(`A/B on ${a.env}: ${rewardLabel(a.reward)} vs ${rewardLabel(reward)}`);
+      await this.runs.update({ id }, { experimentId });
+    }
+    return this.create({ ...dto, experimentId });
+  }
+
+  private async newExperiment(name: string): Promise<string> {
+    const repo = this.runs.manager.getRepository(Experiment);
+    const experiment = repo.create({ id: randomUUID(), name: name.slice(0, 200), description: 'two runs that differ only in their reward', createdAt: new Date().toISOString() });
+    await repo.save(experiment);
+    return experiment.id;
   }
 
   /** Hands a queued run to the run queue (queue mode) or to this process's trainers. */
