@@ -10,6 +10,7 @@ import {
   carballStateSchema,
   defaultFrameScorers,
   parseRewardSpec,
+  PRESET_NAMES,
   rewardDistances,
   RewardFunction,
   rewardDomainOf,
@@ -130,7 +131,7 @@ export function registerRewardCommands(program: Command): void {
     .description('evaluate a reward spec on transitions (JSONL: one { "prev", "next", "actions"?, "events"? } per line): per line and agent, the total and every component')
     .option('--env <id>', 'registered env id (carball envs take carball states, others observations)')
     .option('--env-module <file>', 'module whose default export builds the env')
-    .requiredOption('--spec <spec>', 'reward spec: a preset (lucy, sum, sparse, native), a JSON file or inline JSON')
+    .requiredOption('--spec <spec>', `reward spec: a preset (${PRESET_NAMES.join(', ')}), a JSON file or inline JSON`)
     .requiredOption('--transitions <file>', 'JSONL file of transitions')
     .option('--gamma <g>', "shaping γ (default: the spec's)", probability)
     .option('--json', 'print the result as one JSON object on the last stdout line')

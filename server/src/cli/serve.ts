@@ -50,8 +50,9 @@ export function registerServeCommand(program: Command): void {
 }
 
 /**
- * `npm start`'s demo: on an empty database, a carball-1v1 run with the `lucy` reward (CartPole-v1 where
- * carball is not registered); when the newest run was interrupted (the server was stopped) and nothing
+ * `npm start`'s demo: on an empty database, a carball-1v1 self-play run with the `starter` reward, whose
+ * task metrics (touches, ball velocity toward goal) rise within minutes on a laptop; the viewer's run page
+ * starts an A/B against `lucy` in one click (CartPole-v1 where carball is not registered). When the newest run was interrupted (the server was stopped) and nothing
  * else is training, that run resumes.
  */
 async function startDemoRun(server: Awaited<ReturnType<typeof import('../app/server').startServer>>): Promise<void> {
@@ -71,6 +72,6 @@ async function startDemoRun(server: Awaited<ReturnType<typeof import('../app/ser
     }
   }
   const carball = registeredEnvIds().includes('carball-1v1');
-  const run = await runs.create(carball ? { env: 'carball-1v1', reward: 'lucy', steps: 5_000_000, checkpointEvery: 2, replayEvery: 3 } : { env: 'CartPole-v1', reward: 'native', steps: 200_000, checkpointEvery: 5, replayEvery: 20 });
+  const run = await runs.create(carball ? { env: 'carball-1v1', reward: 'starter', steps: 5_000_000, checkpointEvery: 2, replayEvery: 3 } : { env: 'CartPole-v1', reward: 'native', steps: 200_000, checkpointEvery: 5, replayEvery: 20 });
   process.stderr.write(`rewardlab: started a demo run ${run.id} (${run.env}, ${typeof run.reward === 'string' ? run.reward : 'custom'} reward)\n`);
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError } from 'commander';
 import { MultiVecEnv } from '@rewardlab/sim';
+import { PRESET_NAMES } from '@rewardlab/rewards';
 import { BACKEND_NAMES, latestCheckpoint, benchTrain, benchTrainWorkers, PPO_PRESETS, resolveWorkerUrls, type WorkersBenchResult, type RolloutMode, evaluate, evaluateCarball, evaluationEnvOptions, loadPolicy, parseWorkerUrls, selectBackend, train, type BackendPreference, type IterationMetrics, type TrainBenchResult, type TrainResult, type EvalResult, type PpoConfigInput, type CarballOpponent, type CarballEvalResult } from '@rewardlab/agents';
 import { CliError, emitResult } from './output';
 import { backendOption, nonNegativeInt, positiveInt, setting } from './parse';
@@ -26,7 +27,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--env <id>', 'registered env id (see `rewardlab envs`)')
     .option('--env-module <file>', "module whose default export builds the env")
     .option('--algo <name>', 'algorithm', 'ppo')
-    .option('--reward <spec>', 'reward spec: a preset name (lucy, sum, sparse, native) or a JSON file')
+    .option('--reward <spec>', `reward spec: a preset name (${PRESET_NAMES.join(', ')}) or a JSON file`)
     .option('--steps <n>', 'agent steps to train (default: the env preset, else 1e6)', positiveInt)
     .option('--seed <n>', 'seed', nonNegativeInt, 0)
     .option('--num-envs <n>', 'envs in the vector (default: the env preset, else 8)', positiveInt)
